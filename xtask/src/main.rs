@@ -1,0 +1,60 @@
+//! Repository automation for the mcp-rs workspace.
+//!
+//! Run through the cargo alias defined in `.cargo/config.toml`:
+//!
+//! - `cargo xtask ci`: every check CI runs, ending with the line `N passed, M failed`;
+//! - `cargo xtask bench [ARGS...]`: the workspace's benchmarks, `ARGS` passed through;
+//! - `cargo xtask help`: usage.
+//!
+//! The tool uses the standard library only, so it builds in seconds on a fresh machine.
+
+mod bench;
+mod ci;
+mod process;
+mod test_output;
+
+use std::process::ExitCode;
+
+/// Usage text printed by `cargo xtask help` and on an unknown subcommand.
+const USAGE: &str = "\
+Usage: cargo xtask <COMMAND> [ARGS...]
+
+Commands:
+  ci            Run every CI check (fmt, clippy, tests, cargo-deny) and print a
+                summary whose last line is `N passed, M failed`. Exits non-zero
+                if anything failed. Runs every step even after a failure.
+  bench [ARGS]  Run the workspace benchmarks (criterion). ARGS are appended to
+                each `cargo bench` command, e.g. `cargo xtask bench -- --quick`.
+  help          Print this message.
+
+Environment:
+  MCP_SPEC_DIR  Folder of the MCP specification revisions used by the tests
+                (default: <repo root>/../shared/spec).
+";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let command = args.next();
+    let rest: Vec<String> = args.collect();
+
+    match command.as_deref() {
+        None | Some("help" | "-h" | "--help") => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some("ci") => {
+            if !rest.is_empty() {
+                eprintln!("xtask: `ci` takes no arguments (got {rest:?})\n");
+                eprint!("{USAGE}");
+                return ExitCode::from(2);
+            }
+            ci::run()
+        }
+        Some("bench") => bench::run(&rest),
+        Some(other) => {
+            eprintln!("xtask: unknown command `{other}`\n");
+            eprint!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
