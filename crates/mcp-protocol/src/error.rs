@@ -210,7 +210,8 @@ impl McpError {
             Self::Other(e) => e.message.clone(),
             _ => code::default_message(code).unwrap_or("Error").to_owned(),
         };
-        let data = match self {
+        // Typed data is serialized in the shape of the revision it is sent to.
+        let data = crate::wire::with_revision(revision, || match self {
             Self::InvalidParams { data, .. } => data.clone(),
             Self::ResourceNotFound { uri } => Some(serde_json::json!({ "uri": uri })),
             Self::MissingRequiredClientCapability(d) => serde_json::to_value(d).ok(),
@@ -218,7 +219,7 @@ impl McpError {
             Self::UrlElicitationRequired(d) => serde_json::to_value(d).ok(),
             Self::Other(e) => e.data.clone(),
             _ => None,
-        };
+        });
         ErrorObject {
             code,
             message,

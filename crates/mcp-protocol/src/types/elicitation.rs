@@ -7,9 +7,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Number, Value};
 
 use crate::JsonObject;
+use crate::ProtocolVersion;
 use crate::meta::Meta;
 use crate::types::TaskMetadata;
-use crate::wire::skip;
+use crate::wire::{skip, wire_revision};
 
 macro_rules! const_str {
     ($(#[$doc:meta])* $name:ident = $wire:literal) => {
@@ -129,22 +130,54 @@ pub struct ElicitRequestUrlParams {
 }
 
 /// The schema of a form: a flat object whose properties are primitives.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+///
+/// Serialized for a revision before 2025-11-25, multi-select fields (which those revisions cannot
+/// express) are left out, and dropped from `required`: the client answers the rest of the form.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ElicitationSchema {
     /// `$schema`, if given.
-    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
     /// `"object"`.
-    #[serde(rename = "type")]
     pub kind: ObjectType,
     /// The fields of the form.
     pub properties: BTreeMap<String, PrimitiveSchema>,
     /// Which fields must be filled in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required: Option<Vec<String>>,
     /// Keywords this crate does not know, kept for relaying.
-    #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl Serialize for ElicitationSchema {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let multi_select = wire_revision() >= ProtocolVersion::V2025_11_25;
+        let keep = |name: &str| {
+            multi_select
+                || !matches!(
+                    self.properties.get(name),
+                    Some(
+                        PrimitiveSchema::UntitledMultiSelect(_)
+                            | PrimitiveSchema::TitledMultiSelect(_)
+                    )
+                )
+        };
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(schema) = &self.schema {
+            map.serialize_entry("$schema", schema)?;
+        }
+        map.serialize_entry("type", &self.kind)?;
+        let properties: BTreeMap<&String, &PrimitiveSchema> =
+            self.properties.iter().filter(|(k, _)| keep(k)).collect();
+        map.serialize_entry("properties", &properties)?;
+        if let Some(required) = &self.required {
+            let required: Vec<&String> = required.iter().filter(|k| keep(k)).collect();
+            map.serialize_entry("required", &required)?;
+        }
+        for (k, v) in &self.extra {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
 }
 
 open_deserialize!(ElicitationSchema { schema: "$schema", kind: "type", properties: "properties", required: "required" } required ["type", "properties"]);

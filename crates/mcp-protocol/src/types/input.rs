@@ -187,3 +187,33 @@ pub struct InputResponseRequestParams {
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<Meta>,
 }
+
+/// The result of a request that may need input first (`tools/call`, `prompts/get`,
+/// `resources/read` in 2026-07-28): complete, or `input_required`. Read by its `resultType`;
+/// an absent `resultType` (legacy servers) reads as complete.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)]
+pub enum CallOutcome<T> {
+    /// The request is done.
+    Complete(T),
+    /// The server needs input; retry with answers.
+    InputRequired(InputRequiredResult),
+}
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for CallOutcome<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        match value.get("resultType").and_then(Value::as_str) {
+            None | Some("complete") => T::deserialize(value)
+                .map(Self::Complete)
+                .map_err(D::Error::custom),
+            Some("input_required") => InputRequiredResult::deserialize(value)
+                .map(Self::InputRequired)
+                .map_err(D::Error::custom),
+            Some(other) => Err(D::Error::custom(format_args!(
+                "unexpected resultType {other:?}"
+            ))),
+        }
+    }
+}

@@ -110,7 +110,8 @@ pub use resources::{
     SubscribeRequestParams,
 };
 pub use result::{
-    CacheScope, EmptyResult, NotificationParams, PaginatedRequestParams, RequestParams, ResultType,
+    CacheScope, Cacheable, EmptyResult, NotificationParams, PaginatedRequestParams, RequestParams,
+    ResultType,
 };
 pub use roots::*;
 pub use sampling::*;

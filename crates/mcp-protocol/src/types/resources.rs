@@ -104,11 +104,11 @@ macro_rules! cacheable_list_result {
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub next_cursor: Option<String>,
             /// How long the result stays fresh, in milliseconds (2026-07-28).
-            #[serde(default, deserialize_with = "lenient_ttl", skip_serializing_if = "skip::legacy_marker")]
-            pub ttl_ms: u64,
+            #[serde(default, deserialize_with = "lenient_ttl", skip_serializing_if = "skip::unless_2026_07_28")]
+            pub ttl_ms: Option<u64>,
             /// Who may share the cached result (2026-07-28).
-            #[serde(default, skip_serializing_if = "skip::legacy_marker")]
-            pub cache_scope: CacheScope,
+            #[serde(default, skip_serializing_if = "skip::unless_2026_07_28")]
+            pub cache_scope: Option<CacheScope>,
             /// Metadata.
             #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
             pub meta: Option<Meta>,
@@ -156,12 +156,12 @@ pub struct ReadResourceResult {
     #[serde(
         default,
         deserialize_with = "lenient_ttl",
-        skip_serializing_if = "skip::legacy_marker"
+        skip_serializing_if = "skip::unless_2026_07_28"
     )]
-    pub ttl_ms: u64,
+    pub ttl_ms: Option<u64>,
     /// Who may share the cached result (2026-07-28).
-    #[serde(default, skip_serializing_if = "skip::legacy_marker")]
-    pub cache_scope: CacheScope,
+    #[serde(default, skip_serializing_if = "skip::unless_2026_07_28")]
+    pub cache_scope: Option<CacheScope>,
     /// Metadata.
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<Meta>,

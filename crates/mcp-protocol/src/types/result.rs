@@ -93,9 +93,11 @@ pub enum CacheScope {
 
 /// Reads `ttlMs` leniently: negative values and fractions read as their clamped integer, as the
 /// spec says a negative TTL is treated as 0.
-pub(crate) fn lenient_ttl<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    let n = f64::deserialize(d)?;
-    Ok(if n.is_finite() && n > 0.0 {
+pub(crate) fn lenient_ttl<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let Some(n) = Option::<f64>::deserialize(d)? else {
+        return Ok(None);
+    };
+    Ok(Some(if n.is_finite() && n > 0.0 {
         // Saturating float-to-int conversion is the intent here.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         {
@@ -103,8 +105,43 @@ pub(crate) fn lenient_ttl<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Err
         }
     } else {
         0
-    })
+    }))
 }
+/// The caching hints of a 2026-07-28 result, with the spec's defaults for absent fields.
+pub trait Cacheable {
+    /// `ttlMs`, or 0 when absent.
+    fn ttl_ms(&self) -> u64;
+    /// `cacheScope`, or `private` (the safe reading) when absent.
+    fn cache_scope(&self) -> CacheScope;
+    /// Sets both hints.
+    fn set_cache(&mut self, ttl_ms: u64, scope: CacheScope);
+}
+
+macro_rules! impl_cacheable {
+    ($($ty:ty),*) => {$(
+        impl Cacheable for $ty {
+            fn ttl_ms(&self) -> u64 {
+                self.ttl_ms.unwrap_or(0)
+            }
+            fn cache_scope(&self) -> CacheScope {
+                self.cache_scope.unwrap_or_default()
+            }
+            fn set_cache(&mut self, ttl_ms: u64, scope: CacheScope) {
+                self.ttl_ms = Some(ttl_ms);
+                self.cache_scope = Some(scope);
+            }
+        }
+    )*};
+}
+
+impl_cacheable!(
+    crate::types::DiscoverResult,
+    crate::types::ListToolsResult,
+    crate::types::ListResourcesResult,
+    crate::types::ListResourceTemplatesResult,
+    crate::types::ReadResourceResult,
+    crate::types::ListPromptsResult
+);
 
 /// A result with no content: the answer to `ping`, `logging/setLevel`, subscribe and unsubscribe.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
