@@ -105,9 +105,13 @@ pub fn parse(input: &[u8]) -> Result<Message, MessageError> {
 /// Not JSON (including invalid UTF-8 and nesting past the limit) is -32700; JSON that is not a
 /// valid message is -32600. Duplicate envelope members (`id`, `method`, ...) are -32600.
 pub fn parse_with(input: &[u8], options: &ParseOptions) -> Result<Incoming, MessageError> {
-    check_depth(input, options.max_depth)?;
+    // serde_json skips strings it does not keep without checking their UTF-8; checking the whole
+    // input first (fast: it vectorizes) makes every invalid byte a parse error, wherever it is.
+    let input = std::str::from_utf8(input)
+        .map_err(|e| MessageError::parse(format!("invalid UTF-8: {e}")))?;
+    check_depth(input.as_bytes(), options.max_depth)?;
     let top: Top<'_> =
-        serde_json::from_slice(input).map_err(|e| MessageError::parse(e.to_string()))?;
+        serde_json::from_str(input).map_err(|e| MessageError::parse(e.to_string()))?;
     match top {
         Top::Object(env) => env.classify().map(Incoming::Single),
         Top::Array(items) => {
@@ -144,9 +148,9 @@ pub fn parse_with(input: &[u8], options: &ParseOptions) -> Result<Incoming, Mess
 /// Refuses input nested deeper than `max`, without parsing it.
 fn check_depth(input: &[u8], max: usize) -> Result<(), MessageError> {
     // Fast path: with no more opening brackets in all than the limit, no nesting can pass it.
-    // Counting bytes vectorizes; the exact scan below only runs for bracket-heavy input.
-    // `{` is 0x7B and `[` is 0x5B: they differ only in bit 0x20, so one mask finds both.
-    // Byte-wide counters over chunks of 255 let the compiler vectorize the count.
+    // `{` is 0x7B and `[` is 0x5B: they differ only in bit 0x20, so one mask finds both, and
+    // byte-wide counters over chunks of 255 let the compiler vectorize the count. The exact scan
+    // below only runs for bracket-heavy input.
     let openers: usize = input
         .chunks(255)
         .map(|chunk| {
