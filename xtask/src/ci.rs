@@ -12,6 +12,7 @@ use std::path::{Component, Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::peers;
 use crate::process::{cargo, describe_status, display, repo_root, run_ok};
 use crate::test_output::{Counts, tee_and_tally};
 
@@ -88,6 +89,10 @@ const STEPS: &[Step] = &[
     Step {
         name: "spec",
         run: spec_folder,
+    },
+    Step {
+        name: "peers",
+        run: install_peers,
     },
     Step {
         name: "test",
@@ -212,12 +217,26 @@ fn spec_folder(context: &Context) -> Outcome {
     }
 }
 
+/// `cargo xtask peers`: the third-party MCP peers the tests use, installed before them.
+fn install_peers(_: &Context) -> Outcome {
+    match peers::ensure(false) {
+        Ok(note) => Outcome::check(true, note),
+        Err(error) => {
+            eprintln!("xtask: peers: {error}");
+            Outcome::check(false, "could not install the peers")
+        }
+    }
+}
+
 /// `cargo test --workspace --locked --no-fail-fast`, counted from its summary lines.
+///
+/// The tests find the peers through `MCP_PEERS_ENV`, the absolute path of `peers.env`.
 fn test(context: &Context) -> Outcome {
     let mut command = cargo(&["test", "--workspace", "--locked", "--no-fail-fast"]);
     command
         .env(SPEC_DIR_VAR, &context.spec_dir)
         .env(REQUIRE_SPEC_VAR, "1")
+        .env(peers::PEERS_ENV_VAR, peers::env_file_path())
         .stdout(Stdio::piped());
     println!(
         "$ {SPEC_DIR_VAR}={} {REQUIRE_SPEC_VAR}=1 {}",
@@ -374,7 +393,7 @@ mod tests {
     #[test]
     fn steps_run_in_the_documented_order() {
         let names: Vec<_> = STEPS.iter().map(|step| step.name).collect();
-        assert_eq!(names, ["fmt", "clippy", "spec", "test", "deny"]);
+        assert_eq!(names, ["fmt", "clippy", "spec", "peers", "test", "deny"]);
     }
 
     #[test]

@@ -4,12 +4,14 @@
 //!
 //! - `cargo xtask ci`: every check CI runs, ending with the line `N passed, M failed`;
 //! - `cargo xtask bench [ARGS...]`: the workspace's benchmarks, `ARGS` passed through;
+//! - `cargo xtask peers [--force]`: installs the pinned third-party MCP peers the tests use;
 //! - `cargo xtask help`: usage.
 //!
 //! The tool uses the standard library only, so it builds in seconds on a fresh machine.
 
 mod bench;
 mod ci;
+mod peers;
 mod process;
 mod test_output;
 
@@ -20,16 +22,25 @@ const USAGE: &str = "\
 Usage: cargo xtask <COMMAND> [ARGS...]
 
 Commands:
-  ci            Run every CI check (fmt, clippy, tests, cargo-deny) and print a
-                summary whose last line is `N passed, M failed`. Exits non-zero
-                if anything failed. Runs every step even after a failure.
+  ci            Run every CI check (fmt, clippy, peers, tests, cargo-deny)
+                and print a summary whose last line is `N passed, M failed`.
+                Exits non-zero if anything failed. Runs every step even after
+                a failure.
   bench [ARGS]  Run the workspace benchmarks (criterion). ARGS are appended to
                 each `cargo bench` command, e.g. `cargo xtask bench -- --quick`.
+  peers [--force]
+                Install the third-party MCP peers the tests use (Node 22, the
+                Inspector, the conformance suite, reference servers, the TS and
+                Python SDKs) at the versions pinned in peers/, into
+                <target dir>/peers/, and write <target dir>/peers/peers.env.
+                Does nothing when they are present; --force reinstalls.
   help          Print this message.
 
 Environment:
   MCP_SPEC_DIR  Folder of the MCP specification revisions used by the tests
                 (default: <repo root>/../shared/spec).
+  CARGO_TARGET_DIR
+                The target dir; `peers` installs into its peers/ folder.
 ";
 
 fn main() -> ExitCode {
@@ -51,6 +62,7 @@ fn main() -> ExitCode {
             ci::run()
         }
         Some("bench") => bench::run(&rest),
+        Some("peers") => peers::run(&rest),
         Some(other) => {
             eprintln!("xtask: unknown command `{other}`\n");
             eprint!("{USAGE}");

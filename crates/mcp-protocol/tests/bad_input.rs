@@ -394,6 +394,20 @@ fn duplicate_keys() {
 }
 
 #[test]
+fn positional_params_are_refused_by_the_typed_reader() {
+    let input = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":["echo",{}]}"#;
+    let Ok(Message::Request(r)) = jsonrpc::parse(input) else {
+        panic!()
+    };
+    assert_eq!(
+        r.params_as::<CallToolRequestParams>()
+            .unwrap_err()
+            .code(mcp_protocol::ProtocolVersion::LATEST),
+        -32602
+    );
+}
+
+#[test]
 fn batches_are_classified_per_element() {
     let opts = ParseOptions {
         allow_batch: true,

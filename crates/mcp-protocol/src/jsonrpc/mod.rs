@@ -184,6 +184,10 @@ fn deserialize_params<T: serde::de::DeserializeOwned>(
     params: Option<&RawValue>,
 ) -> Result<T, McpError> {
     let text = params.map_or("{}", RawValue::get);
+    // MCP params are always objects; serde's derived readers would also take positional arrays.
+    if !text.starts_with('{') {
+        return Err(McpError::invalid_params("params must be an object"));
+    }
     serde_json::from_str(text).map_err(|e| McpError::invalid_params(format!("invalid params: {e}")))
 }
 

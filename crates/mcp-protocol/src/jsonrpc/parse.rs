@@ -411,7 +411,13 @@ impl Envelope<'_> {
                 _ => invalid("a response needs the id of its request"),
             },
             (None, Some(error)) => {
-                let Ok(error) = serde_json::from_str::<ErrorObject>(error.get()) else {
+                // serde's derived readers also accept a struct written as an array: refuse that here.
+                let parsed = if error.get().starts_with('{') {
+                    serde_json::from_str::<ErrorObject>(error.get()).ok()
+                } else {
+                    None
+                };
+                let Some(error) = parsed else {
                     return invalid(
                         "`error` must be an object with an integer `code` and a string `message`",
                     );

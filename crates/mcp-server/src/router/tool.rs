@@ -1,0 +1,446 @@
+//! Tools: the builder, the handler trait, extractors and return types.
+//!
+//! A handler is an async function whose parameters are extractors — it asks, by its signature,
+//! for what it needs — and whose return value converts into a tool result:
+//!
+//! ```
+//! use mcp_server::{Args, Json, Progress, Tool, ToolError};
+//! use schemars::JsonSchema;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Deserialize, JsonSchema)]
+//! struct AddArgs { a: i64, b: i64 }
+//!
+//! #[derive(Serialize, JsonSchema)]
+//! struct Sum { sum: i64 }
+//!
+//! async fn add(Args(args): Args<AddArgs>, progress: Progress) -> Result<Json<Sum>, ToolError> {
+//!     progress.report(1.0, Some(1.0), None).await;
+//!     Ok(Json(Sum { sum: args.a + args.b }))
+//! }
+//!
+//! let tool = Tool::new("add").description("Adds two integers").handler(add);
+//! assert_eq!(tool.definition().input_schema["type"], "object");
+//! assert!(tool.definition().output_schema.is_some());
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use mcp_protocol::meta::Meta;
+use mcp_protocol::types::{
+    CallToolResult, ClientCapabilities, ContentBlock, Icon, Tool as ToolDefinition, ToolAnnotations,
+};
+use mcp_protocol::{JsonObject, ProtocolVersion};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::context::{Client, Logger, Progress, RequestContext};
+use crate::error::ToolError;
+
+/// A boxed future, as stored handlers return.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// One call of a tool: its arguments and the request's context.
+#[derive(Debug, Clone)]
+pub struct ToolCall {
+    /// The arguments, always a JSON object.
+    pub arguments: Value,
+    /// The request's context.
+    pub ctx: RequestContext,
+}
+
+/// Which JSON Schema dialect generated schemas use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SchemaDialect {
+    /// JSON Schema 2020-12, the MCP default since 2025-11-25.
+    #[default]
+    Draft2020_12,
+    /// Draft-07 with every `$defs` reference inlined, for clients that cannot follow `$ref`.
+    Draft07Inlined,
+}
+
+/// Generates the JSON Schema of `T` in `dialect`, as a JSON object.
+pub fn schema_for<T: JsonSchema>(dialect: SchemaDialect) -> JsonObject {
+    let settings = match dialect {
+        SchemaDialect::Draft2020_12 => schemars::generate::SchemaSettings::draft2020_12(),
+        SchemaDialect::Draft07Inlined => {
+            let mut s = schemars::generate::SchemaSettings::draft07();
+            s.inline_subschemas = true;
+            s
+        }
+    };
+    let schema = settings.into_generator().into_root_schema_for::<T>();
+    match schema.to_value() {
+        Value::Object(mut map) => {
+            // `title` is the Rust type's name: noise to a model.
+            map.remove("title");
+            map
+        }
+        _ => JsonObject::new(),
+    }
+}
+
+/// A value a tool handler can ask for by naming it as a parameter.
+pub trait FromToolCall: Sized + Send + 'static {
+    /// Extracts the value; an error ends the call before the handler runs.
+    fn from_call(call: &ToolCall) -> Result<Self, ToolError>;
+    /// The input schema this extractor contributes (only [`Args`] has one).
+    fn input_schema(_dialect: SchemaDialect) -> Option<JsonObject> {
+        None
+    }
+}
+
+/// The tool's arguments, deserialized into `T`; the input schema is generated from `T`.
+#[derive(Debug, Clone)]
+pub struct Args<T>(pub T);
+
+impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromToolCall for Args<T> {
+    fn from_call(call: &ToolCall) -> Result<Self, ToolError> {
+        T::deserialize(&call.arguments)
+            .map(Args)
+            .map_err(|e| ToolError::Failed(format!("invalid arguments: {e}")))
+    }
+    fn input_schema(dialect: SchemaDialect) -> Option<JsonObject> {
+        Some(schema_for::<T>(dialect))
+    }
+}
+
+/// The raw arguments object, for tools with a hand-written schema.
+#[derive(Debug, Clone)]
+pub struct RawArgs(pub JsonObject);
+
+impl FromToolCall for RawArgs {
+    fn from_call(call: &ToolCall) -> Result<Self, ToolError> {
+        Ok(Self(
+            call.arguments.as_object().cloned().unwrap_or_default(),
+        ))
+    }
+}
+
+macro_rules! from_ctx {
+    ($($ty:ty => |$c:ident| $e:expr;)*) => {$(
+        impl FromToolCall for $ty {
+            fn from_call(call: &ToolCall) -> Result<Self, ToolError> {
+                let $c = &call.ctx;
+                Ok($e)
+            }
+        }
+    )*};
+}
+
+from_ctx! {
+    RequestContext => |c| c.clone();
+    Progress => |c| c.progress();
+    Logger => |c| c.logger();
+    Client => |c| c.client();
+    CancellationToken => |c| c.cancellation().clone();
+    ProtocolVersion => |c| c.revision();
+    ClientCapabilities => |c| c.client_capabilities().clone();
+    Meta => |c| c.meta().clone();
+}
+
+/// A structured return value: sent as `structuredContent` with its JSON as a text block too,
+/// and its schema advertised as the tool's `outputSchema`.
+#[derive(Debug, Clone)]
+pub struct Json<T>(pub T);
+
+/// Converts a handler's return value into a tool result.
+pub trait IntoToolResult {
+    /// The result, or an error.
+    fn into_tool_result(self) -> Result<CallToolResult, ToolError>;
+    /// The output schema this return type implies.
+    fn output_schema(_dialect: SchemaDialect) -> Option<JsonObject> {
+        None
+    }
+}
+
+impl IntoToolResult for CallToolResult {
+    fn into_tool_result(self) -> Result<CallToolResult, ToolError> {
+        Ok(self)
+    }
+}
+
+impl IntoToolResult for String {
+    fn into_tool_result(self) -> Result<CallToolResult, ToolError> {
+        Ok(CallToolResult::text(self))
+    }
+}
+
+impl IntoToolResult for &'static str {
+    fn into_tool_result(self) -> Result<CallToolResult, ToolError> {
+        Ok(CallToolResult::text(self))
+    }
+}
+
+impl IntoToolResult for ContentBlock {
+    fn into_tool_result(self) -> Result<CallToolResult, ToolError> {
+        Ok(CallToolResult {
+            content: vec![self],
+            ..CallToolResult::default()
+        })
+    }
+}
+
+impl IntoToolResult for Vec<ContentBlock> {
+    fn into_tool_result(self) -> Result<CallToolResult, ToolError> {
+        Ok(CallToolResult {
+            content: self,
+            ..CallToolResult::default()
+        })
+    }
+}
+
+impl<T: Serialize + JsonSchema> IntoToolResult for Json<T> {
+    fn into_tool_result(self) -> Result<CallToolResult, ToolError> {
+        let value = serde_json::to_value(&self.0)?;
+        Ok(CallToolResult::structured(value))
+    }
+    fn output_schema(dialect: SchemaDialect) -> Option<JsonObject> {
+        Some(schema_for::<T>(dialect))
+    }
+}
+
+impl<T: IntoToolResult, E: Into<ToolError>> IntoToolResult for Result<T, E> {
+    fn into_tool_result(self) -> Result<CallToolResult, ToolError> {
+        self.map_err(Into::into)
+            .and_then(IntoToolResult::into_tool_result)
+    }
+    fn output_schema(dialect: SchemaDialect) -> Option<JsonObject> {
+        T::output_schema(dialect)
+    }
+}
+
+/// An async function usable as a tool handler. Implemented for functions of up to eight
+/// extractor parameters returning a future of an [`IntoToolResult`].
+pub trait ToolHandler<M>: Clone + Send + Sync + 'static {
+    /// Runs the handler.
+    fn call(&self, call: ToolCall) -> BoxFuture<Result<CallToolResult, ToolError>>;
+    /// The input schema its extractors imply.
+    fn input_schema(dialect: SchemaDialect) -> JsonObject;
+    /// The output schema its return type implies.
+    fn output_schema(dialect: SchemaDialect) -> Option<JsonObject>;
+}
+
+fn no_arguments_schema() -> JsonObject {
+    match serde_json::json!({"type": "object", "additionalProperties": false}) {
+        Value::Object(m) => m,
+        _ => JsonObject::new(),
+    }
+}
+
+macro_rules! impl_handler {
+    ($($t:ident),*) => {
+        #[allow(non_snake_case, unused_variables, unused_mut)]
+        impl<F, Fut, R, $($t,)*> ToolHandler<($($t,)*)> for F
+        where
+            F: Fn($($t),*) -> Fut + Clone + Send + Sync + 'static,
+            Fut: Future<Output = R> + Send + 'static,
+            R: IntoToolResult + 'static,
+            $($t: FromToolCall,)*
+        {
+            fn call(&self, call: ToolCall) -> BoxFuture<Result<CallToolResult, ToolError>> {
+                let f = self.clone();
+                Box::pin(async move {
+                    $(let $t = $t::from_call(&call)?;)*
+                    f($($t),*).await.into_tool_result()
+                })
+            }
+            fn input_schema(dialect: SchemaDialect) -> JsonObject {
+                let mut schema = None;
+                $(if schema.is_none() { schema = $t::input_schema(dialect); })*
+                schema.unwrap_or_else(no_arguments_schema)
+            }
+            fn output_schema(dialect: SchemaDialect) -> Option<JsonObject> {
+                R::output_schema(dialect)
+            }
+        }
+    };
+}
+
+impl_handler!();
+impl_handler!(T1);
+impl_handler!(T1, T2);
+impl_handler!(T1, T2, T3);
+impl_handler!(T1, T2, T3, T4);
+impl_handler!(T1, T2, T3, T4, T5);
+impl_handler!(T1, T2, T3, T4, T5, T6);
+impl_handler!(T1, T2, T3, T4, T5, T6, T7);
+impl_handler!(T1, T2, T3, T4, T5, T6, T7, T8);
+
+/// A handler with its types erased.
+pub(crate) type ErasedHandler =
+    Arc<dyn Fn(ToolCall) -> BoxFuture<Result<CallToolResult, ToolError>> + Send + Sync>;
+
+/// A tool ready to register: its definition, handler and argument validator.
+#[derive(Clone)]
+pub struct ToolRoute {
+    pub(crate) definition: ToolDefinition,
+    pub(crate) handler: ErasedHandler,
+    pub(crate) validator: Option<Arc<jsonschema::Validator>>,
+}
+
+impl std::fmt::Debug for ToolRoute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolRoute")
+            .field("definition", &self.definition)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ToolRoute {
+    /// The tool as `tools/list` shows it.
+    pub fn definition(&self) -> &ToolDefinition {
+        &self.definition
+    }
+
+    /// Runs the tool: validates the arguments against the input schema (a mismatch is a tool
+    /// result with `isError: true`, as SEP-1303 says), then calls the handler.
+    pub(crate) fn call(&self, call: ToolCall) -> BoxFuture<Result<CallToolResult, ToolError>> {
+        if let Some(v) = &self.validator {
+            let errors: Vec<String> = v
+                .iter_errors(&call.arguments)
+                .take(5)
+                .map(|e| {
+                    let at = e.instance_path().to_string();
+                    if at.is_empty() {
+                        e.to_string()
+                    } else {
+                        format!("{at}: {e}")
+                    }
+                })
+                .collect();
+            if !errors.is_empty() {
+                let message = format!(
+                    "Invalid arguments for tool {}: {}",
+                    self.definition.name,
+                    errors.join("; ")
+                );
+                return Box::pin(async move { Ok(CallToolResult::error(message)) });
+            }
+        }
+        (self.handler)(call)
+    }
+}
+
+/// Builds a tool.
+#[derive(Debug, Clone)]
+pub struct Tool {
+    definition: ToolDefinition,
+    dialect: SchemaDialect,
+    input_schema: Option<JsonObject>,
+}
+
+impl Tool {
+    /// Starts a tool named `name` (1-128 characters of `A-Z a-z 0-9 _ - .`).
+    ///
+    /// # Panics
+    /// If the name breaks those rules: a programming error, caught at startup.
+    pub fn new(name: impl Into<String>) -> Self {
+        let name = name.into();
+        if let Err(e) = mcp_protocol::types::validate_tool_name(&name) {
+            panic!("invalid tool name {name:?}: {e}");
+        }
+        Self {
+            definition: ToolDefinition {
+                name,
+                ..ToolDefinition::default()
+            },
+            dialect: SchemaDialect::default(),
+            input_schema: None,
+        }
+    }
+
+    /// What the tool does, for the model.
+    #[must_use]
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.definition.description = Some(text.into());
+        self
+    }
+
+    /// A display name.
+    #[must_use]
+    pub fn title(mut self, text: impl Into<String>) -> Self {
+        self.definition.title = Some(text.into());
+        self
+    }
+
+    /// Behaviour hints.
+    #[must_use]
+    pub fn annotations(mut self, annotations: ToolAnnotations) -> Self {
+        self.definition.annotations = Some(annotations);
+        self
+    }
+
+    /// Marks the tool read-only (and so also idempotent and not destructive).
+    #[must_use]
+    pub fn read_only(mut self) -> Self {
+        let a = self
+            .definition
+            .annotations
+            .get_or_insert_with(ToolAnnotations::default);
+        a.read_only_hint = Some(true);
+        a.idempotent_hint = Some(true);
+        a.destructive_hint = Some(false);
+        self
+    }
+
+    /// An icon.
+    #[must_use]
+    pub fn icon(mut self, icon: Icon) -> Self {
+        self.definition
+            .icons
+            .get_or_insert_with(Vec::new)
+            .push(icon);
+        self
+    }
+
+    /// The schema dialect for generated schemas.
+    #[must_use]
+    pub fn schema_dialect(mut self, dialect: SchemaDialect) -> Self {
+        self.dialect = dialect;
+        self
+    }
+
+    /// A hand-written input schema, replacing the generated one (use with [`RawArgs`]).
+    #[must_use]
+    pub fn input_schema(mut self, schema: JsonObject) -> Self {
+        self.input_schema = Some(schema);
+        self
+    }
+
+    /// Finishes the tool with its handler.
+    ///
+    /// # Panics
+    /// If the input schema is not an object schema or does not compile: programming errors.
+    pub fn handler<H: ToolHandler<M>, M>(self, handler: H) -> ToolRoute {
+        let mut definition = self.definition;
+        definition.input_schema = self
+            .input_schema
+            .unwrap_or_else(|| H::input_schema(self.dialect));
+        if definition.input_schema.get("type").and_then(Value::as_str) != Some("object") {
+            panic!(
+                "tool {}: the input schema must have \"type\": \"object\" at its root",
+                definition.name
+            );
+        }
+        definition.output_schema = H::output_schema(self.dialect);
+        let validator =
+            match jsonschema::validator_for(&Value::Object(definition.input_schema.clone())) {
+                Ok(v) => Some(Arc::new(v)),
+                Err(e) => panic!(
+                    "tool {}: the input schema does not compile: {e}",
+                    definition.name
+                ),
+            };
+        ToolRoute {
+            definition,
+            handler: Arc::new(move |call| handler.call(call)),
+            validator,
+        }
+    }
+}

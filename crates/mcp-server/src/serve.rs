@@ -1,0 +1,242 @@
+//! Serving a connection over a framed byte stream: stdio, a TCP or Unix socket, an in-memory
+//! pipe.
+//!
+//! Requests run concurrently (up to `max_in_flight` per connection); their responses and
+//! notifications go through one writer task that flushes only when nothing else is waiting to be
+//! written, so a busy connection makes few system calls. At end of input the server stops
+//! reading, ends listen streams, lets in-flight requests finish, flushes, and returns.
+
+use std::io;
+use std::sync::Arc;
+
+use mcp_protocol::McpError;
+use mcp_protocol::jsonrpc::{self, Incoming, Message, ParseOptions, RequestId};
+use mcp_protocol::types::CancelledNotificationParams;
+use mcp_transport::{FrameError, FrameReader, FrameWriter};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::server::Server;
+use crate::service::{Connection, error_bytes};
+
+impl Server {
+    /// Serves the process's stdin and stdout until stdin ends. Log to stderr (for example with
+    /// `tracing_subscriber::fmt().with_writer(std::io::stderr)`): stdout carries only protocol.
+    pub async fn serve_stdio(self) -> io::Result<()> {
+        let (reader, writer) = mcp_transport::stdio::framed(self.inner.options.max_message_size);
+        self.serve(reader, writer).await
+    }
+
+    /// Serves one connection until its input ends.
+    pub async fn serve<R, W>(
+        self,
+        mut reader: FrameReader<R>,
+        mut writer: FrameWriter<W>,
+    ) -> io::Result<()>
+    where
+        R: AsyncRead + Unpin,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let (tx, mut rx) = mpsc::channel::<Vec<u8>>(1024);
+        let writer_task = tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                writer.send(&first).await?;
+                while let Ok(more) = rx.try_recv() {
+                    writer.send(&more).await?;
+                }
+                writer.flush().await?;
+            }
+            writer.flush().await
+        });
+        let conn = Arc::new(Connection::new(tx.clone()));
+        let forwarder = tokio::spawn({
+            let server = self.clone();
+            let conn = conn.clone();
+            async move { server.forward_changes(conn).await }
+        });
+        let permits = Arc::new(Semaphore::new(self.inner.options.max_in_flight.max(1)));
+        let mut tasks = JoinSet::new();
+        let mut result = Ok(());
+
+        while let Some(frame) = reader.next().await {
+            // Reap finished tasks so the set does not grow with the connection's lifetime.
+            while tasks.try_join_next().is_some() {}
+            let bytes = match frame {
+                Ok(b) => b,
+                Err(FrameError::TooLarge { size, limit }) => {
+                    tracing::warn!(size, limit, "refused an oversized message");
+                    let e = McpError::InvalidRequest(format!(
+                        "message of {size} bytes exceeds the {limit}-byte limit"
+                    ));
+                    let _ = tx
+                        .send(error_bytes(None, &e, self.revision_of(&conn)))
+                        .await;
+                    continue;
+                }
+                Err(FrameError::Io(e)) => {
+                    result = Err(e);
+                    break;
+                }
+                Err(e) => {
+                    result = Err(io::Error::other(e.to_string()));
+                    break;
+                }
+            };
+            let allow_batch = conn
+                .legacy_session()
+                .is_some_and(|s| s.version.allows_batches());
+            let options = ParseOptions {
+                allow_batch,
+                ..ParseOptions::default()
+            };
+            match jsonrpc::parse_with(&bytes, &options) {
+                Err(e) => {
+                    let _ = tx
+                        .send(serde_json::to_vec(&e.to_response()).unwrap_or_default())
+                        .await;
+                }
+                Ok(Incoming::Single(message)) => {
+                    self.accept(&conn, message, &permits, &mut tasks, None)
+                        .await;
+                }
+                Ok(Incoming::Batch(items)) => {
+                    // 2025-03-26 batches: answer with one array once every request is done.
+                    let (btx, mut brx) = mpsc::channel::<Vec<u8>>(items.len().max(1));
+                    for item in items {
+                        match item {
+                            Ok(message) => {
+                                self.accept(&conn, message, &permits, &mut tasks, Some(btx.clone()))
+                                    .await
+                            }
+                            Err(e) => {
+                                let _ = btx
+                                    .send(serde_json::to_vec(&e.to_response()).unwrap_or_default())
+                                    .await;
+                            }
+                        }
+                    }
+                    drop(btx);
+                    let out = tx.clone();
+                    tasks.spawn(async move {
+                        let mut parts = Vec::new();
+                        while let Some(p) = brx.recv().await {
+                            parts.push(p);
+                        }
+                        if !parts.is_empty() {
+                            let mut array = b"[".to_vec();
+                            array.extend(parts.join(&b","[..]));
+                            array.push(b']');
+                            let _ = out.send(array).await;
+                        }
+                    });
+                }
+            }
+        }
+
+        // End of input: nobody can answer our requests any more; listen streams end; in-flight
+        // requests finish and their responses are written.
+        conn.pending.fail_all();
+        conn.closing.cancel();
+        while tasks.join_next().await.is_some() {}
+        forwarder.abort();
+        drop(conn);
+        drop(tx);
+        match writer_task.await {
+            Ok(Ok(())) => result,
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(io::Error::other(e)),
+        }
+    }
+
+    fn revision_of(&self, conn: &Connection) -> mcp_protocol::ProtocolVersion {
+        conn.legacy_session()
+            .map_or(mcp_protocol::ProtocolVersion::LATEST, |s| s.version)
+    }
+
+    async fn accept(
+        &self,
+        conn: &Arc<Connection>,
+        message: Message,
+        permits: &Arc<Semaphore>,
+        tasks: &mut JoinSet<()>,
+        batch: Option<mpsc::Sender<Vec<u8>>>,
+    ) {
+        match message {
+            Message::Request(req) => {
+                let cancel = CancellationToken::new();
+                let duplicate = conn
+                    .in_flight
+                    .lock()
+                    .map(|mut f| {
+                        if f.contains_key(&req.id) {
+                            true
+                        } else {
+                            f.insert(req.id.clone(), cancel.clone());
+                            false
+                        }
+                    })
+                    .unwrap_or(false);
+                let out = batch.unwrap_or_else(|| conn.outbox.clone());
+                if duplicate {
+                    let e = McpError::InvalidRequest(format!(
+                        "request id {} is already in flight",
+                        req.id
+                    ));
+                    let _ = out
+                        .send(error_bytes(Some(req.id), &e, self.revision_of(conn)))
+                        .await;
+                    return;
+                }
+                // Waiting for a permit pauses reading: back-pressure instead of unbounded tasks.
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    return;
+                };
+                let server = self.clone();
+                let conn = conn.clone();
+                tasks.spawn(async move {
+                    let id = req.id.clone();
+                    let reply = server.handle(&conn, req, cancel).await;
+                    if let Ok(mut f) = conn.in_flight.lock() {
+                        f.remove(&id);
+                    }
+                    if let Some(bytes) = reply {
+                        let _ = out.send(bytes).await;
+                    }
+                    drop(permit);
+                });
+            }
+            Message::Notification(n) => match &*n.method {
+                "notifications/cancelled" => {
+                    if let Ok(p) = n.params_as::<CancelledNotificationParams>()
+                        && let Some(id) = p.request_id
+                    {
+                        cancel_request(conn, &id);
+                    }
+                }
+                "notifications/initialized" => tracing::debug!("client initialized"),
+                other => tracing::debug!(method = other, "notification ignored"),
+            },
+            Message::Response(r) => {
+                let value = serde_json::from_str(r.result.get()).unwrap_or(serde_json::Value::Null);
+                if !conn.pending.complete(&r.id, Ok(value)) {
+                    tracing::debug!(id = %r.id, "response to no pending request");
+                }
+            }
+            Message::Error(e) => {
+                if let Some(id) = e.id {
+                    conn.pending
+                        .complete(&id, Err(McpError::from_error_object(e.error)));
+                }
+            }
+        }
+    }
+}
+
+fn cancel_request(conn: &Connection, id: &RequestId) {
+    let token = conn.in_flight.lock().ok().and_then(|f| f.get(id).cloned());
+    if let Some(token) = token {
+        token.cancel();
+    }
+}
