@@ -29,6 +29,44 @@ impl Server {
         self.serve(reader, writer).await
     }
 
+    /// Serves one bidirectional byte stream (a TCP or Unix socket, an in-memory pipe) with
+    /// stdio's framing, until its input ends.
+    pub async fn serve_stream<S>(self, stream: S) -> io::Result<()>
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let (reader, writer) = mcp_transport::split(stream, self.inner.options.max_message_size);
+        self.serve(reader, writer).await
+    }
+
+    /// Accepts TCP connections and serves each on its own task until the listener fails. Each
+    /// connection is a separate session (legacy) or a separate stream of stateless requests.
+    pub async fn serve_tcp(self, listener: tokio::net::TcpListener) -> io::Result<()> {
+        loop {
+            let (stream, peer) = listener.accept().await?;
+            let _ = stream.set_nodelay(true);
+            let server = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = server.serve_stream(stream).await {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                }
+            });
+        }
+    }
+
+    /// Accepts Unix-socket connections and serves each on its own task.
+    pub async fn serve_unix(self, listener: tokio::net::UnixListener) -> io::Result<()> {
+        loop {
+            let (stream, _) = listener.accept().await?;
+            let server = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = server.serve_stream(stream).await {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+            });
+        }
+    }
+
     /// Serves one connection until its input ends.
     pub async fn serve<R, W>(
         self,
