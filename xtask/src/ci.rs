@@ -24,6 +24,9 @@ const SPEC_DIR_VAR: &str = "MCP_SPEC_DIR";
 
 /// Environment variable that turns a missing specification into a test failure.
 const REQUIRE_SPEC_VAR: &str = "MCP_REQUIRE_SPEC";
+/// Set for the tests so the third-party peer tests fail instead of skipping when the peers are
+/// missing.
+const REQUIRE_PEERS_VAR: &str = "MCP_REQUIRE_PEERS";
 
 /// Facts shared by every step.
 #[derive(Debug)]
@@ -236,6 +239,7 @@ fn test(context: &Context) -> Outcome {
     command
         .env(SPEC_DIR_VAR, &context.spec_dir)
         .env(REQUIRE_SPEC_VAR, "1")
+        .env(REQUIRE_PEERS_VAR, "1")
         .env(peers::PEERS_ENV_VAR, peers::env_file_path())
         .stdout(Stdio::piped());
     println!(

@@ -244,6 +244,10 @@ pub(crate) fn ensure(force: bool) -> Result<String, String> {
         if current && !force && layout.looks_installed(part) {
             continue;
         }
+        if part == Part::Python {
+            // A malformed requirements file is refused before anything is touched.
+            python_pins(&layout)?;
+        }
         // Forget the part first, so an install that fails half-way is redone next time.
         stamp.remove(part.name());
         write_atomically(&layout.stamp_file(), &render_stamp(&stamp))?;
@@ -346,9 +350,7 @@ fn install_npm(layout: &Layout) -> Result<Pairs, String> {
 /// Creates the venv and installs the pinned requirements into it.
 fn install_python(layout: &Layout) -> Result<Pairs, String> {
     let requirements_file = layout.manifests.join("requirements.txt");
-    let requirements = read(&requirements_file)?;
-    let pins = parse_requirements(&requirements)
-        .map_err(|error| format!("{}: {error}", requirements_file.display()))?;
+    let pins = python_pins(layout)?;
     let dir = layout.part_dir(Part::Python);
     run_logged(
         Command::new("python3")
@@ -398,6 +400,12 @@ fn install_python(layout: &Layout) -> Result<Pairs, String> {
         }
     }
     Ok(pins)
+}
+
+/// The exact pins of `peers/requirements.txt`.
+fn python_pins(layout: &Layout) -> Result<Pairs, String> {
+    let file = layout.manifests.join("requirements.txt");
+    parse_requirements(&read(&file)?).map_err(|error| format!("{}: {error}", file.display()))
 }
 
 /// `npm ci` into `dir`: exactly the lock file, no lifecycle scripts, no engine refusals.

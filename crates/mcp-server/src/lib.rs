@@ -36,6 +36,9 @@ mod service;
 
 pub use context::{Client, Extensions, Logger, Outbox, Progress, RequestContext};
 pub use error::ToolError;
+/// Attribute macros: `#[tool]` on an async fn adds `<fn>_tool()`, its [`ToolRoute`]; `#[tools]` on
+/// an impl block adds `tool_routes()` and `router()` for its methods marked `#[tool]`.
+pub use mcp_macros::{tool, tools};
 pub use router::{
     Args, Change, CompleteWith, Completer, CompletionRequest, FromToolCall, IntoPromptResult,
     IntoToolResult, Json, Prompt, PromptRequest, PromptRoute, RawArgs, Resource, ResourceRequest,

@@ -8,6 +8,7 @@
 //! - [`stdio`]: the process's own stdin and stdout, registered with the reactor when they are
 //!   pipes.
 //! - [`duplex`]: an in-memory connected pair, for tests and embedding.
+//! - [`child`]: a server as a child process, shut down to its whole process group.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -22,6 +23,7 @@
 //! # }
 //! ```
 
+pub mod child;
 pub mod stdio;
 pub mod stream;
 

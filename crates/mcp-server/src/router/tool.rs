@@ -86,6 +86,12 @@ pub fn schema_for<T: JsonSchema>(dialect: SchemaDialect) -> JsonObject {
 }
 
 /// A value a tool handler can ask for by naming it as a parameter.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tool-call extractor, so a tool handler cannot take it as a parameter",
+    label = "not an extractor (`FromToolCall`)",
+    note = "take the tool's arguments as `Args<T>` (with `T: Deserialize + JsonSchema`) or `RawArgs`",
+    note = "the other extractors are `Progress`, `Logger`, `Client`, `CancellationToken`, `RequestContext`, `ProtocolVersion`, `ClientCapabilities` and `Meta`"
+)]
 pub trait FromToolCall: Sized + Send + 'static {
     /// Extracts the value; an error ends the call before the handler runs.
     fn from_call(call: &ToolCall) -> Result<Self, ToolError>;
@@ -150,6 +156,11 @@ from_ctx! {
 pub struct Json<T>(pub T);
 
 /// Converts a handler's return value into a tool result.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned by a tool handler",
+    label = "not a tool result (`IntoToolResult`)",
+    note = "return `String`, `&'static str`, `Json<T>` (structured output, with `T: Serialize + JsonSchema`), `ContentBlock`, `Vec<ContentBlock>` or `CallToolResult`, or a `Result` of one whose error converts into `ToolError`"
+)]
 pub trait IntoToolResult {
     /// The result, or an error.
     fn into_tool_result(self) -> Result<CallToolResult, ToolError>;
@@ -217,6 +228,12 @@ impl<T: IntoToolResult, E: Into<ToolError>> IntoToolResult for Result<T, E> {
 
 /// An async function usable as a tool handler. Implemented for functions of up to eight
 /// extractor parameters returning a future of an [`IntoToolResult`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tool handler",
+    label = "not a tool handler (`ToolHandler`)",
+    note = "a tool handler is an `async fn` (or a closure returning a `Send + 'static` future) whose parameters, at most eight, are extractors (`FromToolCall`) and whose output is an `IntoToolResult`",
+    note = "under `#[tool]` or `#[tools]`, an earlier error names the parameter, return type or non-`Send` future at fault; fixing it fixes this one"
+)]
 pub trait ToolHandler<M>: Clone + Send + Sync + 'static {
     /// Runs the handler.
     fn call(&self, call: ToolCall) -> BoxFuture<Result<CallToolResult, ToolError>>;

@@ -1,0 +1,1138 @@
+//! The client: connection, era detection, requests, and the reader that routes answers.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mcp_protocol::jsonrpc::{
+    self, ErrorResponse, Message, Notification, Raw, Request, RequestId, Response,
+};
+use mcp_protocol::meta::ProgressToken;
+use mcp_protocol::types::*;
+use mcp_protocol::{Era, ErrorObject, McpError, ProtocolVersion, pick_mutual};
+use mcp_transport::{BoxReader, BoxWriter, FrameReader, FrameWriter, Framed};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::ClientError;
+use crate::handlers::Handlers;
+
+/// Which era to speak.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EraPreference {
+    /// Probe `server/discover`; fall back to `initialize` on any other answer or on silence.
+    #[default]
+    Auto,
+    /// Only the legacy handshake.
+    Legacy,
+    /// Only 2026-07-28; fail if the server does not speak it.
+    Modern,
+}
+
+/// How the client behaves.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Sent to the server.
+    pub client_info: Implementation,
+    /// Which era to speak.
+    pub era: EraPreference,
+    /// How long one request may wait for its answer (default 60 s).
+    pub request_timeout: Duration,
+    /// Whether a progress notification restarts the request timeout.
+    pub reset_timeout_on_progress: bool,
+    /// The most a request may take in all, progress or not (default 10 minutes).
+    pub max_total_timeout: Duration,
+    /// How long the `server/discover` probe waits before assuming a legacy server (default 5 s).
+    pub probe_timeout: Duration,
+    /// The most `input_required` rounds one call may take (default 8).
+    pub max_input_rounds: usize,
+    /// Answers to the server's questions.
+    pub handlers: Handlers,
+    /// What to do when a tool's `structuredContent` does not match its output schema.
+    pub structured_output: StructuredCheck,
+}
+
+/// How `structuredContent` is checked against the tool's output schema (known from the last
+/// [`Client::list_tools`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StructuredCheck {
+    /// Not checked.
+    Off,
+    /// A mismatch is logged.
+    #[default]
+    Warn,
+    /// A mismatch fails the call with [`ClientError::Protocol`].
+    Error,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            client_info: Implementation::new("mcp-client-rs", env!("CARGO_PKG_VERSION")),
+            era: EraPreference::Auto,
+            request_timeout: Duration::from_secs(60),
+            reset_timeout_on_progress: false,
+            max_total_timeout: Duration::from_secs(600),
+            probe_timeout: Duration::from_secs(5),
+            max_input_rounds: 8,
+            handlers: Handlers::default(),
+            structured_output: StructuredCheck::default(),
+        }
+    }
+}
+
+/// What the connection settled: the era, the revision and what the server said about itself.
+#[derive(Debug, Clone)]
+pub struct ServerSession {
+    /// The revision in use.
+    pub version: ProtocolVersion,
+    /// The server's implementation info.
+    pub server_info: Option<Implementation>,
+    /// What the server supports.
+    pub capabilities: ServerCapabilities,
+    /// How to use the server.
+    pub instructions: Option<String>,
+    /// Every version the server says it supports (modern servers).
+    pub supported_versions: Vec<String>,
+}
+
+impl ServerSession {
+    /// The era in use.
+    pub fn era(&self) -> Era {
+        self.version.era()
+    }
+}
+
+/// Per-call settings.
+#[derive(Default)]
+pub struct CallOptions {
+    /// Overrides the client's request timeout.
+    pub timeout: Option<Duration>,
+    /// Receives the request's progress notifications.
+    pub progress: Option<Box<dyn Fn(ProgressNotificationParams) + Send + Sync>>,
+}
+
+impl std::fmt::Debug for CallOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallOptions")
+            .field("timeout", &self.timeout)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+type Answer = Result<Raw, ClientError>;
+
+struct Pending {
+    tx: oneshot::Sender<Answer>,
+    progress: Option<mpsc::UnboundedSender<ProgressNotificationParams>>,
+}
+
+pub(crate) struct Inner {
+    out: mpsc::Sender<Vec<u8>>,
+    pending: Mutex<HashMap<RequestId, Pending>>,
+    next_id: AtomicI64,
+    session: Mutex<Option<ServerSession>>,
+    pub(crate) options: ClientOptions,
+    notifications: broadcast::Sender<Notification>,
+    closed: CancellationToken,
+    child: tokio::sync::Mutex<Option<mcp_transport::child::ChildProcess>>,
+    output_schemas: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
+    listeners: Mutex<HashMap<RequestId, mpsc::UnboundedSender<Notification>>>,
+}
+
+/// A connection to one MCP server. Cheap to clone; clones share the connection, and many
+/// requests may be in flight at once.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("session", &self.session())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Removes a request from the pending table when its caller stops waiting before an answer,
+/// and tells the server (`notifications/cancelled`).
+struct CancelOnDrop<'a> {
+    client: &'a Client,
+    id: RequestId,
+    armed: bool,
+    reason: &'static str,
+}
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Ok(mut p) = self.client.inner.pending.lock() {
+            p.remove(&self.id);
+        }
+        let note = Notification::new(
+            "notifications/cancelled",
+            CancelledNotificationParams {
+                request_id: Some(self.id.clone()),
+                reason: Some(self.reason.to_owned()),
+                meta: None,
+            },
+        );
+        if let Ok(bytes) = serde_json::to_vec(&note) {
+            // Best effort: if the writer is backed up, the server finishes the work and the
+            // late answer is dropped.
+            let _ = self.client.inner.out.try_send(bytes);
+        }
+    }
+}
+
+impl Client {
+    /// Connects over a framed transport and settles the era.
+    pub async fn connect(framed: Framed, options: ClientOptions) -> Result<Self, ClientError> {
+        let client = Self::start(framed, options, None);
+        client.handshake().await?;
+        Ok(client)
+    }
+
+    /// Spawns a server process and connects to it over its stdio.
+    pub async fn spawn(
+        spec: &mcp_transport::child::ChildSpec,
+        options: ClientOptions,
+    ) -> Result<Self, ClientError> {
+        let (framed, child) = mcp_transport::child::spawn(spec).map_err(|e| {
+            ClientError::Transport(format!("could not start {}: {e}", spec.command))
+        })?;
+        let client = Self::start(framed, options, Some(child));
+        client.handshake().await?;
+        Ok(client)
+    }
+
+    fn start(
+        framed: Framed,
+        options: ClientOptions,
+        child: Option<mcp_transport::child::ChildProcess>,
+    ) -> Self {
+        let (reader, writer) = framed;
+        let (out, rx) = mpsc::channel(1024);
+        let inner = Arc::new(Inner {
+            out,
+            pending: Mutex::new(HashMap::new()),
+            next_id: AtomicI64::new(1),
+            session: Mutex::new(None),
+            options,
+            notifications: broadcast::channel(1024).0,
+            closed: CancellationToken::new(),
+            child: tokio::sync::Mutex::new(child),
+            output_schemas: Mutex::new(HashMap::new()),
+            listeners: Mutex::new(HashMap::new()),
+        });
+        tokio::spawn(write_loop(writer, rx));
+        let client = Self { inner };
+        tokio::spawn(read_loop(client.clone(), reader));
+        client
+    }
+
+    /// What the handshake settled.
+    pub fn session(&self) -> Option<ServerSession> {
+        self.inner.session.lock().ok().and_then(|s| s.clone())
+    }
+
+    fn version(&self) -> ProtocolVersion {
+        self.session()
+            .map_or(ProtocolVersion::LATEST, |s| s.version)
+    }
+
+    /// Notifications the server sends outside any request (list changes, resource updates,
+    /// log messages, listen-stream notifications).
+    pub fn notifications(&self) -> broadcast::Receiver<Notification> {
+        self.inner.notifications.subscribe()
+    }
+
+    /// Whether the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.is_cancelled()
+    }
+
+    async fn handshake(&self) -> Result<(), ClientError> {
+        let prefer = self.inner.options.era;
+        if prefer != EraPreference::Legacy {
+            match self.probe(ProtocolVersion::LATEST).await {
+                Ok(session) => {
+                    self.set_session(session);
+                    return Ok(());
+                }
+                Err(e) if prefer == EraPreference::Modern => return Err(e),
+                Err(e) => {
+                    tracing::debug!(error = %e, "server/discover probe failed; trying initialize")
+                }
+            }
+        }
+        self.initialize().await
+    }
+
+    fn set_session(&self, session: ServerSession) {
+        if let Ok(mut s) = self.inner.session.lock() {
+            *s = Some(session);
+        }
+    }
+
+    /// `server/discover` with a modern `_meta`. A recognised modern error means a modern server
+    /// that wants another version: retry once with a mutual one.
+    async fn probe(&self, version: ProtocolVersion) -> Result<ServerSession, ClientError> {
+        let params = self.modern_params(json!({}), version, None);
+        let timeout = self.inner.options.probe_timeout;
+        match self
+            .send_request("server/discover", params, Some(timeout), None)
+            .await
+        {
+            Ok(raw) => {
+                let d: DiscoverResult = serde_json::from_str(raw.get()).map_err(|e| {
+                    ClientError::Protocol(format!("bad server/discover result: {e}"))
+                })?;
+                let server_info = d
+                    .meta
+                    .as_ref()
+                    .and_then(|m| m.server_info.as_deref().cloned());
+                Ok(ServerSession {
+                    version,
+                    server_info,
+                    capabilities: d.capabilities,
+                    instructions: d.instructions,
+                    supported_versions: d.supported_versions,
+                })
+            }
+            Err(ClientError::Server(e)) if McpError::is_modern_signal(e.code) => {
+                let supported: Vec<String> = e
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.get("supported"))
+                    .and_then(|s| serde_json::from_value(s.clone()).ok())
+                    .unwrap_or_default();
+                match pick_mutual(&supported, &[ProtocolVersion::V2026_07_28]) {
+                    Some(v) if v != version => Box::pin(self.probe(v)).await,
+                    _ => Err(ClientError::Incompatible(format!(
+                        "the server supports {supported:?}"
+                    ))),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn initialize(&self) -> Result<(), ClientError> {
+        let params = InitializeRequestParams {
+            protocol_version: ProtocolVersion::LATEST_LEGACY.as_str().to_owned(),
+            capabilities: self.inner.options.handlers.capabilities(),
+            client_info: self.inner.options.client_info.clone(),
+            meta: None,
+        };
+        let params = to_value(&params, ProtocolVersion::LATEST_LEGACY)?;
+        let raw = self.send_request("initialize", params, None, None).await?;
+        let r: InitializeResult = serde_json::from_str(raw.get())
+            .map_err(|e| ClientError::Protocol(format!("bad initialize result: {e}")))?;
+        let version = ProtocolVersion::parse(&r.protocol_version)
+            .filter(|v| v.is_legacy())
+            .ok_or_else(|| {
+                ClientError::Incompatible(format!(
+                    "the server chose protocol version {:?}",
+                    r.protocol_version
+                ))
+            })?;
+        self.set_session(ServerSession {
+            version,
+            server_info: Some(r.server_info),
+            capabilities: r.capabilities,
+            instructions: r.instructions,
+            supported_versions: vec![r.protocol_version],
+        });
+        self.notify("notifications/initialized", json!({})).await
+    }
+
+    fn modern_params(
+        &self,
+        mut params: Value,
+        version: ProtocolVersion,
+        progress: Option<&RequestId>,
+    ) -> Value {
+        let caps = serde_json::to_value(mcp_protocol::ForRevision::new(
+            &self.inner.options.handlers.capabilities(),
+            version,
+        ))
+        .unwrap_or(json!({}));
+        let info = serde_json::to_value(&self.inner.options.client_info).unwrap_or(json!({}));
+        if let Value::Object(map) = &mut params {
+            let meta = map.entry("_meta").or_insert_with(|| json!({}));
+            if let Value::Object(m) = meta {
+                m.insert(
+                    mcp_protocol::meta::key::PROTOCOL_VERSION.into(),
+                    json!(version.as_str()),
+                );
+                m.insert(mcp_protocol::meta::key::CLIENT_CAPABILITIES.into(), caps);
+                m.insert(mcp_protocol::meta::key::CLIENT_INFO.into(), info);
+                if let Some(id) = progress {
+                    m.insert(
+                        mcp_protocol::meta::key::PROGRESS_TOKEN.into(),
+                        serde_json::to_value(id).unwrap_or(Value::Null),
+                    );
+                }
+            }
+        }
+        params
+    }
+
+    /// Sends a notification.
+    pub async fn notify(&self, method: &'static str, params: Value) -> Result<(), ClientError> {
+        let bytes = serde_json::to_vec(&Notification::new(method, params))
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        self.inner
+            .out
+            .send(bytes)
+            .await
+            .map_err(|_| ClientError::Transport("connection closed".into()))
+    }
+
+    /// Sends one request and waits for its answer. Dropping the returned future cancels the
+    /// request at the server.
+    async fn send_request(
+        &self,
+        method: &'static str,
+        params: Value,
+        timeout: Option<Duration>,
+        progress: Option<&CallOptions>,
+    ) -> Answer {
+        if self.is_closed() {
+            return Err(ClientError::Transport("connection closed".into()));
+        }
+        let id = RequestId::Number(self.inner.next_id.fetch_add(1, Ordering::Relaxed));
+        let (tx, mut rx) = oneshot::channel();
+        let (ptx, mut prx) = mpsc::unbounded_channel();
+        let wants_progress = progress.is_some_and(|p| p.progress.is_some());
+        let params = if wants_progress && let Value::Object(mut m) = params {
+            let meta = m.entry("_meta").or_insert_with(|| json!({}));
+            if let Value::Object(meta) = meta {
+                meta.insert(
+                    "progressToken".into(),
+                    serde_json::to_value(&id).unwrap_or(Value::Null),
+                );
+            }
+            Value::Object(m)
+        } else {
+            params
+        };
+        if let Ok(mut p) = self.inner.pending.lock() {
+            p.insert(
+                id.clone(),
+                Pending {
+                    tx,
+                    progress: wants_progress.then_some(ptx),
+                },
+            );
+        }
+        let mut guard = CancelOnDrop {
+            client: self,
+            id: id.clone(),
+            armed: true,
+            reason: "the caller stopped waiting",
+        };
+        let bytes = serde_json::to_vec(&Request::new(id.clone(), method, params))
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        if self.inner.out.send(bytes).await.is_err() {
+            guard.armed = false;
+            return Err(ClientError::Transport("connection closed".into()));
+        }
+        let per_wait = timeout.unwrap_or(self.inner.options.request_timeout);
+        let overall =
+            tokio::time::Instant::now() + self.inner.options.max_total_timeout.max(per_wait);
+        let mut deadline = tokio::time::Instant::now() + per_wait;
+        loop {
+            tokio::select! {
+                // Progress first: notifications sent before the answer are delivered before it.
+                biased;
+                Some(p) = prx.recv() => {
+                    if let Some(cb) = progress.and_then(|o| o.progress.as_ref()) {
+                        cb(p);
+                    }
+                    if self.inner.options.reset_timeout_on_progress {
+                        deadline = (tokio::time::Instant::now() + per_wait).min(overall);
+                    }
+                }
+                answer = &mut rx => {
+                    guard.armed = false;
+                    while let Ok(p) = prx.try_recv() {
+                        if let Some(cb) = progress.and_then(|o| o.progress.as_ref()) {
+                            cb(p);
+                        }
+                    }
+                    return answer.unwrap_or_else(|_| Err(ClientError::Transport("connection closed".into())));
+                }
+                () = tokio::time::sleep_until(deadline.min(overall)) => {
+                    guard.reason = "timed out";
+                    return Err(ClientError::Timeout { method: method.to_owned(), after: per_wait });
+                }
+            }
+        }
+    }
+
+    /// Sends a typed request in the era of this connection and reads its typed result.
+    pub async fn request<P: Serialize, R: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        params: &P,
+        options: &CallOptions,
+    ) -> Result<R, ClientError> {
+        let raw = self.request_raw(method, params, options).await?;
+        serde_json::from_str(raw.get())
+            .map_err(|e| ClientError::Protocol(format!("bad {method} result: {e}")))
+    }
+
+    async fn request_raw<P: Serialize>(
+        &self,
+        method: &'static str,
+        params: &P,
+        options: &CallOptions,
+    ) -> Answer {
+        let version = self.version();
+        let mut value = to_value(params, version)?;
+        if version.is_modern() {
+            value = self.modern_params(value, version, None);
+        }
+        self.send_request(method, value, options.timeout, Some(options))
+            .await
+    }
+
+    /// A request that may answer `input_required` (2026-07-28): answers the input requests with
+    /// the handlers and retries with a new id, the answers and the exact `requestState`.
+    async fn request_with_input<P: Serialize + Clone + WithInput, R: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        params: &P,
+        options: &CallOptions,
+    ) -> Result<R, ClientError> {
+        let mut params = params.clone();
+        for _ in 0..=self.inner.options.max_input_rounds {
+            let raw = self.request_raw(method, &params, options).await?;
+            match serde_json::from_str::<CallOutcome<R>>(raw.get()) {
+                Ok(CallOutcome::Complete(r)) => return Ok(r),
+                Ok(CallOutcome::InputRequired(ir)) => {
+                    let mut answers = InputResponses::new();
+                    for (key, request) in ir.input_requests.unwrap_or_default() {
+                        answers.insert(key, self.answer(request).await?);
+                    }
+                    params.set_input(Some(answers), ir.request_state);
+                }
+                Err(e) => return Err(ClientError::Protocol(format!("bad {method} result: {e}"))),
+            }
+        }
+        Err(ClientError::TooManyInputRounds(
+            self.inner.options.max_input_rounds,
+        ))
+    }
+
+    async fn answer(&self, request: InputRequest) -> Result<InputResponse, ClientError> {
+        let h = &self.inner.options.handlers;
+        let refuse = |what: &str| {
+            ClientError::Protocol(format!(
+                "the server asked for {what}, which this client has no handler for"
+            ))
+        };
+        let server = |e: McpError| ClientError::Server(e.to_error_object(ProtocolVersion::LATEST));
+        match request.kind {
+            InputRequestKind::Elicit(p) => match &h.elicitation {
+                Some(f) => f(p).await.map(InputResponse::Elicit).map_err(server),
+                None => Err(refuse("elicitation")),
+            },
+            InputRequestKind::CreateMessage(p) => match &h.sampling {
+                Some(f) => f(p).await.map(InputResponse::CreateMessage).map_err(server),
+                None => Err(refuse("sampling")),
+            },
+            InputRequestKind::ListRoots(_) => match &h.roots {
+                Some(f) => f(()).await.map(InputResponse::ListRoots).map_err(server),
+                None => Err(refuse("roots")),
+            },
+            _ => Err(refuse("an unknown input")),
+        }
+    }
+
+    /// Every tool, following pagination.
+    pub async fn list_tools(&self) -> Result<Vec<Tool>, ClientError> {
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page: ListToolsResult = self
+                .request(
+                    "tools/list",
+                    &PaginatedRequestParams { cursor, meta: None },
+                    &CallOptions::default(),
+                )
+                .await?;
+            out.extend(page.tools);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => {
+                    self.remember_output_schemas(&out);
+                    return Ok(out);
+                }
+            }
+        }
+    }
+
+    /// Calls a tool. A tool that failed is a result with `is_error`; a JSON-RPC error is `Err`.
+    pub async fn call_tool(
+        &self,
+        name: &str,
+        arguments: Value,
+    ) -> Result<CallToolResult, ClientError> {
+        self.call_tool_with(name, arguments, &CallOptions::default())
+            .await
+    }
+
+    /// Calls a tool with per-call options (timeout, progress).
+    pub async fn call_tool_with(
+        &self,
+        name: &str,
+        arguments: Value,
+        options: &CallOptions,
+    ) -> Result<CallToolResult, ClientError> {
+        let arguments = match arguments {
+            Value::Object(m) => Some(m),
+            Value::Null => None,
+            other => {
+                return Err(ClientError::Protocol(format!(
+                    "tool arguments must be an object, not {other}"
+                )));
+            }
+        };
+        let params = CallToolRequestParams {
+            name: name.to_owned(),
+            arguments,
+            ..CallToolRequestParams::default()
+        };
+        let result: CallToolResult = self
+            .request_with_input("tools/call", &params, options)
+            .await?;
+        self.check_structured(name, &result)?;
+        Ok(result)
+    }
+
+    fn remember_output_schemas(&self, tools: &[Tool]) {
+        if self.inner.options.structured_output == StructuredCheck::Off {
+            return;
+        }
+        let compiled: HashMap<String, Arc<jsonschema::Validator>> = tools
+            .iter()
+            .filter_map(|t| {
+                let schema = Value::Object(t.output_schema.clone()?);
+                match jsonschema::validator_for(&schema) {
+                    Ok(v) => Some((t.name.clone(), Arc::new(v))),
+                    Err(e) => {
+                        tracing::warn!(tool = %t.name, error = %e, "the tool's output schema does not compile; its output is not checked");
+                        None
+                    }
+                }
+            })
+            .collect();
+        if let Ok(mut m) = self.inner.output_schemas.lock() {
+            *m = compiled;
+        }
+    }
+
+    fn check_structured(&self, tool: &str, result: &CallToolResult) -> Result<(), ClientError> {
+        let mode = self.inner.options.structured_output;
+        let (Some(content), false) = (
+            &result.structured_content,
+            mode == StructuredCheck::Off || result.is_error(),
+        ) else {
+            return Ok(());
+        };
+        let validator = self
+            .inner
+            .output_schemas
+            .lock()
+            .ok()
+            .and_then(|m| m.get(tool).cloned());
+        let Some(validator) = validator else {
+            return Ok(());
+        };
+        let errors: Vec<String> = validator
+            .iter_errors(content)
+            .take(3)
+            .map(|e| e.to_string())
+            .collect();
+        if errors.is_empty() {
+            return Ok(());
+        }
+        let message = format!(
+            "structuredContent of {tool} does not match its output schema: {}",
+            errors.join("; ")
+        );
+        if mode == StructuredCheck::Error {
+            return Err(ClientError::Protocol(message));
+        }
+        tracing::warn!("{message}");
+        Ok(())
+    }
+
+    /// Opens a `subscriptions/listen` stream (2026-07-28) and waits for its acknowledgement.
+    /// Dropping the [`Subscription`] ends it (`notifications/cancelled` for the listen id).
+    pub async fn listen(&self, filter: SubscriptionFilter) -> Result<Subscription, ClientError> {
+        let version = self.version();
+        if version.is_legacy() {
+            return Err(ClientError::Incompatible("subscriptions/listen needs 2026-07-28; use subscribe() and notifications() with a legacy server".into()));
+        }
+        let id = RequestId::Number(self.inner.next_id.fetch_add(1, Ordering::Relaxed));
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        if let Ok(mut l) = self.inner.listeners.lock() {
+            l.insert(id.clone(), tx);
+        }
+        let params = self.modern_params(
+            to_value(
+                &SubscriptionsListenRequestParams {
+                    notifications: filter,
+                    meta: None,
+                },
+                version,
+            )?,
+            version,
+            None,
+        );
+        let bytes = serde_json::to_vec(&Request::new(id.clone(), "subscriptions/listen", params))
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let subscription = Subscription {
+            client: self.clone(),
+            id: id.clone(),
+            rx: None,
+            acknowledged: SubscriptionFilter::default(),
+        };
+        self.inner
+            .out
+            .send(bytes)
+            .await
+            .map_err(|_| ClientError::Transport("connection closed".into()))?;
+        let ack = tokio::time::timeout(self.inner.options.request_timeout, rx.recv())
+            .await
+            .map_err(|_| ClientError::Timeout {
+                method: "subscriptions/listen".into(),
+                after: self.inner.options.request_timeout,
+            })?
+            .ok_or_else(|| ClientError::Transport("connection closed".into()))?;
+        if ack.method != "notifications/subscriptions/acknowledged" {
+            return Err(ClientError::Protocol(format!(
+                "the first message of a listen stream was {}",
+                ack.method
+            )));
+        }
+        let params: SubscriptionsAcknowledgedNotificationParams = ack
+            .params_as()
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let mut subscription = subscription;
+        subscription.rx = Some(rx);
+        subscription.acknowledged = params.notifications;
+        Ok(subscription)
+    }
+
+    /// Every resource, following pagination.
+    pub async fn list_resources(&self) -> Result<Vec<Resource>, ClientError> {
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page: ListResourcesResult = self
+                .request(
+                    "resources/list",
+                    &PaginatedRequestParams { cursor, meta: None },
+                    &CallOptions::default(),
+                )
+                .await?;
+            out.extend(page.resources);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Every resource template, following pagination.
+    pub async fn list_resource_templates(&self) -> Result<Vec<ResourceTemplate>, ClientError> {
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page: ListResourceTemplatesResult = self
+                .request(
+                    "resources/templates/list",
+                    &PaginatedRequestParams { cursor, meta: None },
+                    &CallOptions::default(),
+                )
+                .await?;
+            out.extend(page.resource_templates);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Reads a resource.
+    pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult, ClientError> {
+        let params = ReadResourceRequestParams {
+            uri: uri.to_owned(),
+            ..ReadResourceRequestParams::default()
+        };
+        self.request_with_input("resources/read", &params, &CallOptions::default())
+            .await
+    }
+
+    /// Every prompt, following pagination.
+    pub async fn list_prompts(&self) -> Result<Vec<Prompt>, ClientError> {
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page: ListPromptsResult = self
+                .request(
+                    "prompts/list",
+                    &PaginatedRequestParams { cursor, meta: None },
+                    &CallOptions::default(),
+                )
+                .await?;
+            out.extend(page.prompts);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Gets a prompt.
+    pub async fn get_prompt(
+        &self,
+        name: &str,
+        arguments: std::collections::BTreeMap<String, String>,
+    ) -> Result<GetPromptResult, ClientError> {
+        let params = GetPromptRequestParams {
+            name: name.to_owned(),
+            arguments: Some(arguments),
+            ..GetPromptRequestParams::default()
+        };
+        self.request_with_input("prompts/get", &params, &CallOptions::default())
+            .await
+    }
+
+    /// Completes an argument of a prompt or a variable of a resource template.
+    pub async fn complete(
+        &self,
+        reference: CompletionReference,
+        argument: &str,
+        value: &str,
+    ) -> Result<Completion, ClientError> {
+        let params = CompleteRequestParams {
+            reference,
+            argument: CompletionArgument {
+                name: argument.to_owned(),
+                value: value.to_owned(),
+            },
+            context: None,
+            meta: None,
+        };
+        let r: CompleteResult = self
+            .request("completion/complete", &params, &CallOptions::default())
+            .await?;
+        Ok(r.completion)
+    }
+
+    /// `ping` (legacy servers; a modern server has no `ping`).
+    pub async fn ping(&self) -> Result<(), ClientError> {
+        let _: EmptyResult = self
+            .request("ping", &RequestParams::default(), &CallOptions::default())
+            .await?;
+        Ok(())
+    }
+
+    /// Sets the log level of a legacy session.
+    pub async fn set_logging_level(&self, level: LoggingLevel) -> Result<(), ClientError> {
+        let _: EmptyResult = self
+            .request(
+                "logging/setLevel",
+                &SetLevelRequestParams { level, meta: None },
+                &CallOptions::default(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Subscribes to a resource's updates (legacy; they arrive on [`Client::notifications`]).
+    pub async fn subscribe(&self, uri: &str) -> Result<(), ClientError> {
+        let _: EmptyResult = self
+            .request(
+                "resources/subscribe",
+                &SubscribeRequestParams {
+                    uri: uri.to_owned(),
+                    meta: None,
+                },
+                &CallOptions::default(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Ends the connection: closes the server's input and, for a child process, shuts it down
+    /// (wait, SIGTERM, wait, SIGKILL to its process group).
+    pub async fn close(&self) {
+        self.inner.closed.cancel();
+        if let Some(child) = self.inner.child.lock().await.take() {
+            let _ = child.shutdown().await;
+        }
+    }
+}
+
+/// Params that carry multi-round-trip answers.
+trait WithInput {
+    fn set_input(&mut self, answers: Option<InputResponses>, state: Option<String>);
+}
+
+macro_rules! with_input {
+    ($($t:ty),*) => {$(impl WithInput for $t {
+        fn set_input(&mut self, answers: Option<InputResponses>, state: Option<String>) {
+            self.input_responses = answers;
+            self.request_state = state;
+        }
+    })*};
+}
+with_input!(
+    CallToolRequestParams,
+    GetPromptRequestParams,
+    ReadResourceRequestParams
+);
+
+fn to_value<T: Serialize>(v: &T, version: ProtocolVersion) -> Result<Value, ClientError> {
+    serde_json::to_value(mcp_protocol::ForRevision::new(v, version))
+        .map_err(|e| ClientError::Protocol(e.to_string()))
+}
+
+async fn write_loop(mut writer: FrameWriter<BoxWriter>, mut rx: mpsc::Receiver<Vec<u8>>) {
+    while let Some(first) = rx.recv().await {
+        if writer.send(&first).await.is_err() {
+            return;
+        }
+        while let Ok(more) = rx.try_recv() {
+            if writer.send(&more).await.is_err() {
+                return;
+            }
+        }
+        if writer.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = writer.shutdown().await;
+}
+
+async fn read_loop(client: Client, mut reader: FrameReader<BoxReader>) {
+    let inner = &client.inner;
+    loop {
+        let frame = tokio::select! {
+            f = reader.next() => f,
+            () = inner.closed.cancelled() => break,
+        };
+        let Some(frame) = frame else { break };
+        let bytes = match frame {
+            Ok(b) => b,
+            Err(mcp_transport::FrameError::TooLarge { size, limit }) => {
+                tracing::warn!(size, limit, "the server sent an oversized message; skipped");
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reading from the server failed");
+                break;
+            }
+        };
+        let message = match jsonrpc::parse(&bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                // A server that writes garbage to stdout: log and keep reading.
+                tracing::warn!(error = %e, "the server sent something that is not a JSON-RPC message");
+                continue;
+            }
+        };
+        match message {
+            Message::Response(Response { id, result }) => deliver(inner, &id, Ok(result)),
+            Message::Error(ErrorResponse {
+                id: Some(id),
+                error,
+            }) => deliver(inner, &id, Err(ClientError::Server(error))),
+            Message::Error(ErrorResponse { id: None, error }) => {
+                tracing::warn!(?error, "the server sent an error without an id")
+            }
+            Message::Notification(n) => route_notification(inner, n),
+            Message::Request(r) => {
+                let client = client.clone();
+                tokio::spawn(async move { client.answer_server_request(r).await });
+            }
+        }
+    }
+    // The connection is gone: every pending request fails now, not at its timeout.
+    inner.closed.cancel();
+    let pending: Vec<Pending> = inner
+        .pending
+        .lock()
+        .map(|mut p| p.drain().map(|(_, v)| v).collect())
+        .unwrap_or_default();
+    for p in pending {
+        let _ =
+            p.tx.send(Err(ClientError::Transport("the connection closed".into())));
+    }
+}
+
+fn subscription_id(n: &Notification) -> Option<RequestId> {
+    #[derive(serde::Deserialize)]
+    struct Tagged {
+        #[serde(rename = "_meta")]
+        meta: Option<mcp_protocol::meta::Meta>,
+    }
+    n.params.as_ref()?;
+    n.params_as::<Tagged>().ok()?.meta?.subscription_id
+}
+
+fn deliver(inner: &Inner, id: &RequestId, answer: Answer) {
+    // The final result of a listen stream ends it.
+    if let Some(tx) = inner.listeners.lock().ok().and_then(|mut l| l.remove(id)) {
+        drop(tx);
+        return;
+    }
+    let pending = inner.pending.lock().ok().and_then(|mut p| p.remove(id));
+    match pending {
+        Some(p) => {
+            let _ = p.tx.send(answer);
+        }
+        None => tracing::debug!(%id, "an answer for no pending request (late, or cancelled)"),
+    }
+}
+
+fn route_notification(inner: &Inner, n: Notification) {
+    if let Some(id) = subscription_id(&n) {
+        let tx = inner
+            .listeners
+            .lock()
+            .ok()
+            .and_then(|l| l.get(&id).cloned());
+        if let Some(tx) = tx {
+            let _ = tx.send(n);
+            return;
+        }
+    }
+    if n.method == "notifications/progress"
+        && let Ok(p) = n.params_as::<ProgressNotificationParams>()
+    {
+        let id = match &p.progress_token {
+            ProgressToken::Number(n) => RequestId::Number(*n),
+            ProgressToken::String(s) => RequestId::String(s.clone()),
+        };
+        if let Ok(pending) = inner.pending.lock()
+            && let Some(tx) = pending.get(&id).and_then(|p| p.progress.as_ref())
+        {
+            let _ = tx.send(p);
+            return;
+        }
+    }
+    let _ = inner.notifications.send(n);
+}
+
+impl Client {
+    /// Answers a legacy server's request with the handlers.
+    async fn answer_server_request(&self, r: Request) {
+        let h = &self.inner.options.handlers;
+        let not_found = || McpError::MethodNotFound(r.method.to_string());
+        let result: Result<Value, McpError> = match &*r.method {
+            "ping" => Ok(json!({})),
+            "sampling/createMessage" => match (&h.sampling, r.params_as()) {
+                (Some(f), Ok(p)) => f(p).await.and_then(|v| {
+                    serde_json::to_value(v).map_err(|e| McpError::Internal(e.to_string()))
+                }),
+                (None, _) => Err(not_found()),
+                (_, Err(e)) => Err(e),
+            },
+            "elicitation/create" => match (&h.elicitation, r.params_as()) {
+                (Some(f), Ok(p)) => f(p).await.and_then(|v| {
+                    serde_json::to_value(v).map_err(|e| McpError::Internal(e.to_string()))
+                }),
+                (None, _) => Err(not_found()),
+                (_, Err(e)) => Err(e),
+            },
+            "roots/list" => match &h.roots {
+                Some(f) => f(()).await.and_then(|v| {
+                    serde_json::to_value(v).map_err(|e| McpError::Internal(e.to_string()))
+                }),
+                None => Err(not_found()),
+            },
+            _ => Err(not_found()),
+        };
+        let version = self.version();
+        let bytes = match result {
+            Ok(v) => serde_json::to_vec(&Response::new(r.id, v)),
+            Err(e) => {
+                serde_json::to_vec(&ErrorResponse::new(Some(r.id), e.to_error_object(version)))
+            }
+        };
+        if let Ok(bytes) = bytes {
+            let _ = self.inner.out.send(bytes).await;
+        }
+    }
+}
+
+/// The error object of a refused call, for tests and logs.
+pub fn error_object(e: &ClientError) -> Option<&ErrorObject> {
+    match e {
+        ClientError::Server(o) => Some(o),
+        _ => None,
+    }
+}
+
+/// An open `subscriptions/listen` stream.
+#[derive(Debug)]
+pub struct Subscription {
+    client: Client,
+    id: RequestId,
+    rx: Option<mpsc::UnboundedReceiver<Notification>>,
+    acknowledged: SubscriptionFilter,
+}
+
+impl Subscription {
+    /// What the server agreed to send.
+    pub fn acknowledged(&self) -> &SubscriptionFilter {
+        &self.acknowledged
+    }
+
+    /// The next notification; `None` when the server ended the stream or the connection closed.
+    pub async fn next(&mut self) -> Option<Notification> {
+        self.rx.as_mut()?.recv().await
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let still_open = self
+            .client
+            .inner
+            .listeners
+            .lock()
+            .ok()
+            .and_then(|mut l| l.remove(&self.id))
+            .is_some();
+        if still_open {
+            let note = Notification::new(
+                "notifications/cancelled",
+                CancelledNotificationParams {
+                    request_id: Some(self.id.clone()),
+                    reason: Some("subscription dropped".into()),
+                    meta: None,
+                },
+            );
+            if let Ok(bytes) = serde_json::to_vec(&note) {
+                let _ = self.client.inner.out.try_send(bytes);
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! What can go wrong when calling a server.
+
+use std::time::Duration;
+
+use mcp_protocol::{ErrorObject, McpError};
+
+/// The categories errors fall into, for retry and reporting decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The connection failed or closed.
+    Transport,
+    /// The request took too long.
+    Timeout,
+    /// The caller cancelled.
+    Cancelled,
+    /// The server answered with a JSON-RPC error about the request itself.
+    Validation,
+    /// A resource was not found.
+    Resource,
+    /// The peers do not speak a common protocol, or a message broke the protocol.
+    Protocol,
+    /// The server failed internally.
+    Server,
+}
+
+/// An error from a client call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The connection failed or closed; pending requests fail with this at once.
+    #[error("transport: {0}")]
+    Transport(String),
+    /// No answer in time. The request was cancelled at the server.
+    #[error("{method} timed out after {after:?}")]
+    Timeout {
+        /// The method.
+        method: String,
+        /// How long the client waited.
+        after: Duration,
+    },
+    /// The server answered with a JSON-RPC error (kept as sent; see [`ClientError::mcp_error`]).
+    #[error("server error: {0}")]
+    Server(ErrorObject),
+    /// The server's answer broke the protocol (a result that does not parse, ...).
+    #[error("protocol: {0}")]
+    Protocol(String),
+    /// No protocol revision in common.
+    #[error("incompatible server: {0}")]
+    Incompatible(String),
+    /// The server kept asking for input past the configured number of rounds.
+    #[error("the server asked for input {0} times; giving up")]
+    TooManyInputRounds(usize),
+}
+
+impl ClientError {
+    /// The error's category.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Transport(_) => ErrorKind::Transport,
+            Self::Timeout { .. } => ErrorKind::Timeout,
+            Self::Server(e) => match e.code {
+                mcp_protocol::error::code::RESOURCE_NOT_FOUND => ErrorKind::Resource,
+                mcp_protocol::error::code::INVALID_PARAMS
+                    if e.data.as_ref().is_some_and(|d| d.get("uri").is_some()) =>
+                {
+                    ErrorKind::Resource
+                }
+                mcp_protocol::error::code::INVALID_PARAMS
+                | mcp_protocol::error::code::METHOD_NOT_FOUND
+                | mcp_protocol::error::code::INVALID_REQUEST => ErrorKind::Validation,
+                mcp_protocol::error::code::INTERNAL_ERROR => ErrorKind::Server,
+                _ => ErrorKind::Protocol,
+            },
+            Self::Protocol(_) | Self::Incompatible(_) | Self::TooManyInputRounds(_) => {
+                ErrorKind::Protocol
+            }
+        }
+    }
+
+    /// Whether trying again may succeed: transport failures and timeouts.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind(), ErrorKind::Transport | ErrorKind::Timeout)
+    }
+
+    /// The JSON-RPC code, for server errors.
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            Self::Server(e) => Some(e.code),
+            _ => None,
+        }
+    }
+
+    /// The server error in its typed form.
+    pub fn mcp_error(&self) -> Option<McpError> {
+        match self {
+            Self::Server(e) => Some(McpError::from_error_object(e.clone())),
+            _ => None,
+        }
+    }
+}
