@@ -533,3 +533,86 @@ async fn servers_from_the_configuration_shapes_users_have() {
         client.close().await;
     }
 }
+
+#[tokio::test]
+async fn results_are_cached_for_their_ttl_and_dropped_on_update() {
+    use mcp_server::{Resource, Router, Server, ServerOptions};
+    let reads = Arc::new(AtomicUsize::new(0));
+    let counter = reads.clone();
+    let router = Router::new().resource(Resource::new("memo://counter", "counter").handler(
+        move |r| {
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            async move { Ok(vec![ResourceContents::text(r.uri, None, n.to_string())]) }
+        },
+    ));
+    let handle = router.clone();
+    let options = ServerOptions {
+        cache_ttl_ms: 60_000,
+        cache_scope: CacheScope::Public,
+        ..ServerOptions::default()
+    };
+    let server = Server::with_options(Implementation::new("cache-test", "1"), router, options);
+    let (client_end, server_end) = mcp_transport::duplex(1 << 20);
+    tokio::spawn(server.serve(server_end.0, server_end.1));
+    let client = Client::connect(client_end, ClientOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(client.session().unwrap().era(), Era::Modern);
+
+    let read = |c: &Client| {
+        let c = c.clone();
+        async move { c.read_resource("memo://counter").await.unwrap().contents[0].clone() }
+    };
+    let text_of = |c: ResourceContents| match c {
+        ResourceContents::Text(t) => t.text,
+        ResourceContents::Blob(_) => String::new(),
+    };
+    assert_eq!(text_of(read(&client).await), "1");
+    assert_eq!(
+        text_of(read(&client).await),
+        "1",
+        "served from the cache within its TTL"
+    );
+    assert_eq!(reads.load(Ordering::SeqCst), 1);
+
+    // An update heard on a listen stream drops the entry.
+    let mut sub = client
+        .listen(SubscriptionFilter {
+            resource_subscriptions: Some(vec!["memo://counter".into()]),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    handle.resource_updated("memo://counter");
+    let n = tokio::time::timeout(Duration::from_secs(10), sub.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n.method, "notifications/resources/updated");
+    assert_eq!(text_of(read(&client).await), "2");
+    assert_eq!(reads.load(Ordering::SeqCst), 2);
+
+    // With caching off, every read goes to the server.
+    let (client_end, server_end) = mcp_transport::duplex(1 << 20);
+    let server = Server::with_options(
+        Implementation::new("cache-test", "1"),
+        handle.clone(),
+        ServerOptions {
+            cache_ttl_ms: 60_000,
+            ..ServerOptions::default()
+        },
+    );
+    tokio::spawn(server.serve(server_end.0, server_end.1));
+    let uncached = Client::connect(
+        client_end,
+        ClientOptions {
+            cache_capacity: 0,
+            ..ClientOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    read(&uncached).await;
+    read(&uncached).await;
+    assert_eq!(reads.load(Ordering::SeqCst), 4);
+}

@@ -14,6 +14,7 @@ use mcp_protocol::{Era, ErrorObject, McpError, ProtocolVersion, pick_mutual};
 use mcp_transport::{BoxReader, BoxWriter, FrameReader, FrameWriter, Framed};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -54,6 +55,10 @@ pub struct ClientOptions {
     pub handlers: Handlers,
     /// What to do when a tool's `structuredContent` does not match its output schema.
     pub structured_output: StructuredCheck,
+    /// Keep results that carry caching hints (`ttlMs` > 0, 2026-07-28) for their TTL, at most
+    /// this many (default 1,000; 0 turns caching off). List-changed and resource-updated
+    /// notifications drop the entries they affect; nothing past its TTL is ever returned.
+    pub cache_capacity: u64,
 }
 
 /// How `structuredContent` is checked against the tool's output schema (known from the last
@@ -81,6 +86,7 @@ impl Default for ClientOptions {
             max_input_rounds: 8,
             handlers: Handlers::default(),
             structured_output: StructuredCheck::default(),
+            cache_capacity: 1_000,
         }
     }
 }
@@ -143,6 +149,43 @@ pub(crate) struct Inner {
     child: tokio::sync::Mutex<Option<mcp_transport::child::ChildProcess>>,
     output_schemas: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
     listeners: Mutex<HashMap<RequestId, mpsc::UnboundedSender<Notification>>>,
+    cache: moka::sync::Cache<String, Cached>,
+}
+
+/// A cached result and how long it stays fresh.
+#[derive(Clone)]
+struct Cached {
+    raw: Arc<str>,
+    ttl: Duration,
+}
+
+struct TtlExpiry;
+
+impl moka::Expiry<String, Cached> for TtlExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &Cached,
+        _now: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
+/// The methods whose complete results carry caching hints, and the param that keys them.
+fn cache_key(method: &str, params: &Value) -> Option<String> {
+    let part = match method {
+        "tools/list" | "prompts/list" | "resources/list" | "resources/templates/list" => {
+            params.get("cursor").and_then(Value::as_str).unwrap_or("")
+        }
+        "resources/read"
+            if params.get("inputResponses").is_none() && params.get("requestState").is_none() =>
+        {
+            params.get("uri")?.as_str()?
+        }
+        _ => return None,
+    };
+    Some(format!("{method}\u{0}{part}"))
 }
 
 /// A connection to one MCP server. Cheap to clone; clones share the connection, and many
@@ -219,6 +262,7 @@ impl Client {
         options: ClientOptions,
         child: Option<mcp_transport::child::ChildProcess>,
     ) -> Self {
+        let capacity = options.cache_capacity;
         let (reader, writer) = framed;
         let (out, rx) = mpsc::channel(1024);
         let inner = Arc::new(Inner {
@@ -232,6 +276,11 @@ impl Client {
             child: tokio::sync::Mutex::new(child),
             output_schemas: Mutex::new(HashMap::new()),
             listeners: Mutex::new(HashMap::new()),
+            cache: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .expire_after(TtlExpiry)
+                .support_invalidation_closures()
+                .build(),
         });
         tokio::spawn(write_loop(writer, rx));
         let client = Self { inner };
@@ -500,11 +549,51 @@ impl Client {
     ) -> Answer {
         let version = self.version();
         let mut value = to_value(params, version)?;
+        let key = if version.is_modern() && self.inner.options.cache_capacity > 0 {
+            cache_key(method, &value)
+        } else {
+            None
+        };
+        if let Some(hit) = key.as_ref().and_then(|k| self.inner.cache.get(k)) {
+            return RawValue::from_string(hit.raw.to_string())
+                .map_err(|e| ClientError::Protocol(e.to_string()));
+        }
         if version.is_modern() {
             value = self.modern_params(value, version, None);
         }
-        self.send_request(method, value, options.timeout, Some(options))
-            .await
+        let raw = self
+            .send_request(method, value, options.timeout, Some(options))
+            .await?;
+        if let Some(key) = key {
+            #[derive(serde::Deserialize)]
+            struct Hints {
+                #[serde(rename = "resultType")]
+                result_type: Option<String>,
+                #[serde(rename = "ttlMs")]
+                ttl_ms: Option<f64>,
+            }
+            if let Ok(h) = serde_json::from_str::<Hints>(raw.get())
+                && h.result_type.as_deref().is_none_or(|t| t == "complete")
+                && let Some(ttl) = h.ttl_ms.filter(|t| t.is_finite() && *t >= 1.0)
+            {
+                // Whole milliseconds, at most a day: the hint is a hint.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let ttl = Duration::from_millis(ttl.min(8.64e7) as u64);
+                self.inner.cache.insert(
+                    key,
+                    Cached {
+                        raw: Arc::from(raw.get()),
+                        ttl,
+                    },
+                );
+            }
+        }
+        Ok(raw)
+    }
+
+    /// Forgets every cached result.
+    pub fn clear_cache(&self) {
+        self.inner.cache.invalidate_all();
     }
 
     /// A request that may answer `input_required` (2026-07-28): answers the input requests with
@@ -1011,7 +1100,33 @@ fn deliver(inner: &Inner, id: &RequestId, answer: Answer) {
     }
 }
 
+/// Drops the cached results a notification makes stale.
+fn invalidate(inner: &Inner, n: &Notification) {
+    let prefixes: &[&str] = match &*n.method {
+        "notifications/tools/list_changed" => &["tools/list"],
+        "notifications/prompts/list_changed" => &["prompts/list"],
+        "notifications/resources/list_changed" => &["resources/list", "resources/templates/list"],
+        "notifications/resources/updated" => {
+            let uri = n
+                .params_as::<ResourceUpdatedNotificationParams>()
+                .map(|p| p.uri)
+                .unwrap_or_default();
+            let _ = inner.cache.invalidate_entries_if(move |k, _| {
+                k.strip_prefix("resources/read\u{0}")
+                    .is_some_and(|u| u.starts_with(uri.as_str()))
+            });
+            return;
+        }
+        _ => return,
+    };
+    let prefixes: Vec<String> = prefixes.iter().map(|p| format!("{p}\u{0}")).collect();
+    let _ = inner
+        .cache
+        .invalidate_entries_if(move |k, _| prefixes.iter().any(|p| k.starts_with(p.as_str())));
+}
+
 fn route_notification(inner: &Inner, n: Notification) {
+    invalidate(inner, &n);
     if let Some(id) = subscription_id(&n) {
         let tx = inner
             .listeners
