@@ -154,6 +154,16 @@ async fn list_roots(client: Client) -> Result<String, ToolError> {
         .join("\n"))
 }
 
+/// Pings the client (legacy sessions) and says how long the answer took.
+async fn ping_client(client: Client) -> Result<String, ToolError> {
+    let started = std::time::Instant::now();
+    client.ping().await?;
+    Ok(format!(
+        "the client answered ping in {} ms",
+        started.elapsed().as_millis()
+    ))
+}
+
 async fn fail() -> Result<String, ToolError> {
     Err(ToolError::failed("this tool always fails"))
 }
@@ -192,6 +202,11 @@ fn router() -> Router {
             Tool::new("list_roots")
                 .description("Lists the client's roots")
                 .handler(list_roots),
+        )
+        .tool(
+            Tool::new("ping_client")
+                .description("Pings the client (legacy sessions)")
+                .handler(ping_client),
         )
         .tool(Tool::new("fail").description("Always fails").handler(fail))
         .resource(

@@ -496,6 +496,16 @@ async fn legacy_server_to_client_requests() {
     p.send(json!({"jsonrpc": "2.0", "id": s["id"], "result": {"role": "assistant", "content": {"type": "text", "text": "short"}, "model": "m1"}})).await;
     assert_eq!(text(&p.response(json!(2)).await), "Summary from m1: short");
 
+    p.send(json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "ping_client"}})).await;
+    let ping = p
+        .wait_for("ping request", |v| {
+            v["method"] == "ping" && v.get("id").is_some()
+        })
+        .await;
+    p.send(json!({"jsonrpc": "2.0", "id": ping["id"], "result": {}}))
+        .await;
+    assert!(text(&p.response(json!(4)).await).starts_with("the client answered ping"));
+
     p.send(json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "list_roots"}})).await;
     let r = p
         .wait_for("roots request", |v| v["method"] == "roots/list")

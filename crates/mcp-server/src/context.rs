@@ -12,7 +12,7 @@ use mcp_protocol::meta::Meta;
 use mcp_protocol::types::{
     ClientCapabilities, CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams,
     ElicitResult, Implementation, InputRequest, InputResponse, InputResponses, ListRootsResult,
-    LoggingLevel, LoggingMessageNotificationParams, ProgressNotificationParams, RequestParams,
+    LoggingLevel, LoggingMessageNotificationParams, ProgressNotificationParams,
 };
 use mcp_protocol::{ForRevision, McpError, ProtocolVersion};
 use serde::Serialize;
@@ -27,7 +27,7 @@ use crate::error::ToolError;
 #[derive(Debug, Clone)]
 pub struct Outbox {
     tx: mpsc::Sender<Vec<u8>>,
-    revision: ProtocolVersion,
+    pub(crate) revision: ProtocolVersion,
 }
 
 impl Outbox {
@@ -386,6 +386,20 @@ impl Client {
         }
     }
 
+    /// Pings the client (legacy sessions; 2026-07-28 has no server-to-client requests).
+    pub async fn ping(&self) -> Result<(), ToolError> {
+        match &self.ctx.inner.peer {
+            Peer::Legacy(peer) => {
+                legacy_request(peer, &self.ctx.inner.cancel, "ping", serde_json::json!({}))
+                    .await
+                    .map(drop)
+            }
+            _ => Err(ToolError::failed(
+                "ping is a legacy request: a 2026-07-28 server cannot ping its client",
+            )),
+        }
+    }
+
     /// Asks the client for its roots.
     pub async fn roots(&self) -> Result<ListRootsResult, ToolError> {
         self.require(self.ctx.client_capabilities().roots.is_some(), "roots")?;
@@ -422,67 +436,19 @@ async fn legacy_ask(
     request: InputRequest,
 ) -> Result<InputResponse, ToolError> {
     use mcp_protocol::types::InputRequestKind as K;
-    let (id, rx) = peer.pending.register();
     let method = request.method();
-    let sent = match request.kind {
-        K::Elicit(p) => peer.outbox.send(&Request::new(id.clone(), method, p)).await,
-        K::CreateMessage(p) => peer.outbox.send(&Request::new(id.clone(), method, p)).await,
-        K::ListRoots(p) => {
-            peer.outbox
-                .send(&Request::new(
-                    id.clone(),
-                    method,
-                    p.unwrap_or(RequestParams::default()),
-                ))
-                .await
-        }
-        _ => false,
-    };
-    if !sent {
-        peer.pending.forget(&id);
-        return Err(ToolError::failed("the connection is closed"));
-    }
-    let answer = tokio::select! {
-        r = tokio::time::timeout(peer.timeout, rx) => r,
-        () = cancel.cancelled() => {
-            peer.pending.forget(&id);
-            let _ = peer.outbox.notify("notifications/cancelled", mcp_protocol::types::CancelledNotificationParams {
-                request_id: Some(id), reason: Some("the request that asked was cancelled".into()), meta: None,
-            }).await;
-            return Err(ToolError::Cancelled);
-        }
-    };
-    let value = match answer {
-        Err(_) => {
-            peer.pending.forget(&id);
-            let _ = peer
-                .outbox
-                .notify(
-                    "notifications/cancelled",
-                    mcp_protocol::types::CancelledNotificationParams {
-                        request_id: Some(id),
-                        reason: Some("timed out".into()),
-                        meta: None,
-                    },
-                )
-                .await;
-            return Err(ToolError::failed(format!(
-                "the client did not answer {method} within {:?}",
-                peer.timeout
-            )));
-        }
-        Ok(Err(_)) => {
+    let params = match request.kind {
+        K::Elicit(p) => serde_json::to_value(ForRevision::new(&p, peer.outbox.revision)),
+        K::CreateMessage(p) => serde_json::to_value(ForRevision::new(&p, peer.outbox.revision)),
+        K::ListRoots(p) => serde_json::to_value(p.unwrap_or_default()),
+        _ => {
             return Err(ToolError::failed(
-                "the connection closed before the client answered",
+                "an input request this server cannot send",
             ));
         }
-        Ok(Ok(Err(e))) => {
-            return Err(ToolError::failed(format!(
-                "the client refused {method}: {e}"
-            )));
-        }
-        Ok(Ok(Ok(v))) => v,
-    };
+    }
+    .map_err(|e| ToolError::failed(e.to_string()))?;
+    let value = legacy_request(peer, cancel, method, params).await?;
     let parsed = match method {
         "elicitation/create" => serde_json::from_value(value).map(InputResponse::Elicit),
         "sampling/createMessage" => serde_json::from_value(value).map(InputResponse::CreateMessage),
@@ -491,4 +457,58 @@ async fn legacy_ask(
     parsed.map_err(|e| {
         ToolError::failed(format!("the client's answer to {method} is malformed: {e}"))
     })
+}
+
+/// Sends one server-to-client request on a legacy connection and waits for the answer, at most
+/// the peer's timeout; a timeout or a cancelled caller cancels the request at the client.
+async fn legacy_request(
+    peer: &LegacyPeer,
+    cancel: &CancellationToken,
+    method: &'static str,
+    params: Value,
+) -> Result<Value, ToolError> {
+    let (id, rx) = peer.pending.register();
+    if !peer
+        .outbox
+        .send(&Request::new(id.clone(), method, params))
+        .await
+    {
+        peer.pending.forget(&id);
+        return Err(ToolError::failed("the connection is closed"));
+    }
+    let cancel_at_client = |reason: &'static str| {
+        let id = id.clone();
+        async move {
+            peer.pending.forget(&id);
+            let params = mcp_protocol::types::CancelledNotificationParams {
+                request_id: Some(id),
+                reason: Some(reason.into()),
+                meta: None,
+            };
+            let _ = peer.outbox.notify("notifications/cancelled", params).await;
+        }
+    };
+    let answer = tokio::select! {
+        r = tokio::time::timeout(peer.timeout, rx) => r,
+        () = cancel.cancelled() => {
+            cancel_at_client("the request that asked was cancelled").await;
+            return Err(ToolError::Cancelled);
+        }
+    };
+    match answer {
+        Err(_) => {
+            cancel_at_client("timed out").await;
+            Err(ToolError::failed(format!(
+                "the client did not answer {method} within {:?}",
+                peer.timeout
+            )))
+        }
+        Ok(Err(_)) => Err(ToolError::failed(
+            "the connection closed before the client answered",
+        )),
+        Ok(Ok(Err(e))) => Err(ToolError::failed(format!(
+            "the client refused {method}: {e}"
+        ))),
+        Ok(Ok(Ok(v))) => Ok(v),
+    }
 }
