@@ -9,6 +9,8 @@
 //!   pipes.
 //! - [`duplex`]: an in-memory connected pair, for tests and embedding.
 //! - [`child`]: a server as a child process, shut down to its whole process group.
+//! - [`sse`]: server-sent events: an encoder and an incremental parser, shared by the HTTP
+//!   transports of the server and the client.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -24,6 +26,7 @@
 //! ```
 
 pub mod child;
+pub mod sse;
 pub mod stdio;
 pub mod stream;
 
