@@ -61,6 +61,30 @@ impl Outbox {
     }
 }
 
+tokio::task_local! {
+    /// The response stream of the request being handled, when the transport gives each request
+    /// its own (Streamable HTTP): notifications and server-to-client requests about the request
+    /// go there rather than to the connection's shared outbox.
+    static RESPONSE_STREAM: mpsc::Sender<Vec<u8>>;
+}
+
+/// Runs `f` (the handling of one request) with messages about that request going to `stream`.
+#[cfg(feature = "http")]
+pub(crate) async fn with_response_stream<F: Future>(
+    stream: mpsc::Sender<Vec<u8>>,
+    f: F,
+) -> F::Output {
+    RESPONSE_STREAM.scope(stream, f).await
+}
+
+/// Where messages about the current request go: its own response stream if it has one,
+/// otherwise the connection's outbox.
+pub(crate) fn response_stream_or(outbox: &mpsc::Sender<Vec<u8>>) -> mpsc::Sender<Vec<u8>> {
+    RESPONSE_STREAM
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| outbox.clone())
+}
+
 /// A type map for values that layers put on a request (the authenticated principal, ...).
 #[derive(Default)]
 pub struct Extensions(HashMap<TypeId, Box<dyn Any + Send + Sync>>);

@@ -28,6 +28,8 @@
 
 mod context;
 mod error;
+#[cfg(feature = "http")]
+pub mod http;
 mod request_state;
 pub mod router;
 mod serve;

@@ -247,7 +247,7 @@ impl Server {
         answers: Option<InputResponses>,
     ) -> RequestContext {
         let revision = era.revision();
-        let outbox = Outbox::new(conn.outbox.clone(), revision);
+        let outbox = Outbox::new(crate::context::response_stream_or(&conn.outbox), revision);
         let (capabilities, client_info, log_level, peer) = match era {
             Era::Modern {
                 capabilities,
