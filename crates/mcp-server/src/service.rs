@@ -63,6 +63,16 @@ impl Connection {
     }
 }
 
+/// The digest binding a multi-round-trip `requestState` to its request; empty in the legacy
+/// era, which has no such exchange (and so pays nothing for it).
+fn identity_of<T: Serialize>(era: &Era, identity: &T) -> String {
+    if matches!(era, Era::Modern { .. }) {
+        digest(identity)
+    } else {
+        String::new()
+    }
+}
+
 /// The era a request is handled in.
 #[derive(Debug, Clone)]
 enum Era {
@@ -623,7 +633,7 @@ impl Server {
             ))));
         };
         let arguments = serde_json::Value::Object(p.arguments.unwrap_or_default());
-        let identity = digest(&(&p.name, &arguments));
+        let identity = identity_of(&era, &(&p.name, &arguments));
         let answers = self
             .open_round(
                 &era,
@@ -692,7 +702,7 @@ impl Server {
                 return Err(fail(McpError::ResourceNotFound { uri: p.uri }));
             }
         };
-        let identity = digest(&p.uri);
+        let identity = identity_of(&era, &p.uri);
         let answers = self
             .open_round(
                 &era,
@@ -762,7 +772,7 @@ impl Server {
                 ))));
             }
         }
-        let identity = digest(&(&p.name, &arguments));
+        let identity = identity_of(&era, &(&p.name, &arguments));
         let answers = self
             .open_round(
                 &era,

@@ -144,18 +144,13 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             let want = (self.max + 1)
                 .saturating_sub(len - self.start)
                 .clamp(1, 64 * 1024);
-            self.buf.resize(len + want, 0);
-            match self.inner.read(&mut self.buf[len..]).await {
-                Ok(0) => {
-                    self.buf.truncate(len);
-                    self.eof = true;
-                }
-                Ok(n) => self.buf.truncate(len + n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.buf.truncate(len),
-                Err(e) => {
-                    self.buf.truncate(len);
-                    return Some(Err(FrameError::Io(e)));
-                }
+            // Read into the spare capacity: no zeroing of the buffer on every read.
+            self.buf.reserve(want);
+            match self.inner.read_buf(&mut self.buf).await {
+                Ok(0) => self.eof = true,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Some(Err(FrameError::Io(e))),
             }
         }
     }
