@@ -21,10 +21,9 @@
 //! async fn main() -> std::io::Result<()> {
 //!     let router = Router::new().tool(Tool::new("hello").handler(|| async { "hi" }));
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!     // Stop with `serve_http_with_shutdown(listener, options, signal)` instead.
 //!     Server::new("hello", "1.0.0", router)
-//!         .serve_http_with_shutdown(listener, HttpOptions::default(), async {
-//!             let _ = tokio::signal::ctrl_c().await;
-//!         })
+//!         .serve_http(listener, HttpOptions::default())
 //!         .await
 //! }
 //! ```
