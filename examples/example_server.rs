@@ -1,26 +1,41 @@
 //! The example server: every kind of route the SDK offers (see `example_routes.rs`), served over
-//! stdio in both protocol eras.
+//! stdio, or Streamable HTTP with `--http ADDR`, in both protocol eras.
 //!
 //! Run: `cargo run -p mcp-examples --bin example-server` (then speak MCP on stdin), or point any
-//! MCP client at that command.
+//! MCP client at that command. With `--http 127.0.0.1:8080` it serves `http://127.0.0.1:8080/mcp`
+//! instead and prints that URL on stdout once listening (port 0 picks a free port).
 
 #[path = "example_routes.rs"]
 mod example_routes;
 
 use mcp_server::{Server, ServerOptions};
 
-/// Serves the example routes on stdio until stdin ends.
-pub(crate) async fn serve_stdio() -> std::io::Result<()> {
+/// The example routes with their options.
+fn server() -> Server {
     let options = ServerOptions {
         instructions: Some("An example server: try echo, add and slow_count.".into()),
         ..ServerOptions::default()
     };
-    let server = Server::with_options(
+    Server::with_options(
         mcp_protocol::types::Implementation::new("example-server", env!("CARGO_PKG_VERSION")),
         example_routes::router(),
         options,
-    );
-    server.serve_stdio().await
+    )
+}
+
+/// Serves the example routes on stdio until stdin ends.
+pub(crate) async fn serve_stdio() -> std::io::Result<()> {
+    server().serve_stdio().await
+}
+
+/// Serves the example routes over Streamable HTTP at `http://ADDR/mcp` until the process is
+/// stopped.
+async fn serve_http(addr: &str) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("http://{}/mcp", listener.local_addr()?);
+    server()
+        .serve_http(listener, mcp_server::http::HttpOptions::default())
+        .await
 }
 
 #[tokio::main]
@@ -29,5 +44,13 @@ async fn main() -> std::io::Result<()> {
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
-    serve_stdio().await
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [] => serve_stdio().await,
+        [flag, addr] if flag == "--http" => serve_http(addr).await,
+        _ => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "usage: example-server [--http ADDR]",
+        )),
+    }
 }
