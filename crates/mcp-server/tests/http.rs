@@ -1057,3 +1057,36 @@ async fn graceful_shutdown_ends_streams_and_sessions() {
     assert!(sse.next().await.is_none());
     assert_eq!(endpoint.session_count(), 0);
 }
+
+#[tokio::test]
+async fn modern_listen_stream_ends_with_its_result_on_shutdown() {
+    let s = start(HttpOptions::default()).await;
+    let listen = json!({"jsonrpc": "2.0", "id": "l1", "method": "subscriptions/listen", "params": {
+        "notifications": {"toolsListChanged": true}, "_meta": modern_meta()
+    }});
+    let response = s
+        .open(s.request(
+            Method::POST,
+            &modern_headers("subscriptions/listen", None),
+            &listen.to_string(),
+        ))
+        .await;
+    let mut sse = SseReader::new(response);
+    let (id, ack) = sse.next_message().await.unwrap();
+    assert!(id.is_none(), "2026-07-28 events carry no ids");
+    assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
+    s.router
+        .add_tool(Tool::new("late").handler(|| async { "late" }));
+    let (_, changed) = sse.next_message().await.unwrap();
+    assert_eq!(changed["method"], "notifications/tools/list_changed");
+    assert_eq!(
+        changed["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        "l1"
+    );
+    let stopping = tokio::spawn(s.stop());
+    let (_, result) = sse.next_message().await.expect("a final result");
+    assert_eq!(result["id"], "l1");
+    assert!(result.get("result").is_some(), "{result}");
+    assert!(sse.next().await.is_none());
+    stopping.await.unwrap();
+}
