@@ -1,7 +1,7 @@
 //! The example server over Streamable HTTP (`example-server --http 127.0.0.1:0`), driven by MCP
 //! clients nobody here wrote: the TypeScript SDK's `StreamableHTTPClientTransport` (legacy
-//! sessions) and the Python SDK's client (legacy sessions, 2026-07-28 with its headers, and the
-//! probe-then-fall-back `auto` mode). Peers come from `cargo xtask peers`; without them the tests
+//! sessions), the Python SDK's client (legacy sessions, 2026-07-28 with its headers, and the
+//! probe-then-fall-back `auto` mode) and the MCP Inspector CLI (`--transport http`, every era). Peers come from `cargo xtask peers`; without them the tests
 //! say so and pass, unless `MCP_REQUIRE_PEERS` is set.
 
 use std::collections::HashMap;
@@ -191,5 +191,53 @@ fn python_sdk_http_client_in_every_mode() {
         let what = format!("python sdk http {era}");
         let by_op = check(&run(&mut cmd, &what), &what);
         assert_eq!(by_op["server-info"]["protocolVersion"], version, "{what}");
+    }
+}
+
+#[test]
+fn inspector_cli_over_http_in_every_era() {
+    let Some(p) = peers() else { return };
+    let server = HttpServer::start();
+    for era in ["legacy", "modern", "auto"] {
+        let calls: [&[&str]; 3] = [
+            &["--method", "tools/list"],
+            &[
+                "--method",
+                "tools/call",
+                "--tool-name",
+                "add",
+                "--tool-args-json",
+                r#"{"a":2,"b":3}"#,
+            ],
+            &["--method", "resources/read", "--uri", "memo://readme"],
+        ];
+        let mut results = Vec::new();
+        for args in calls {
+            let mut cmd = Command::new(&p["NODE22"]);
+            cmd.arg(&p["INSPECTOR_CLI"])
+                .args(["--cli", &server.url, "--transport", "http"])
+                .args(["--protocol-era", era, "--format", "json"])
+                .args(args);
+            let what = format!("inspector http {era} {args:?}");
+            let mut lines = run(&mut cmd, &what);
+            results.push(lines.pop().expect("one JSON result")["result"].clone());
+        }
+        assert!(
+            results[0]["tools"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t["name"] == "slow_count")),
+            "{era}: {}",
+            results[0]
+        );
+        assert_eq!(
+            results[1]["structuredContent"]["sum"].as_f64(),
+            Some(5.0),
+            "{era}"
+        );
+        assert_eq!(
+            results[2]["contents"][0]["text"], "This is the example server.",
+            "{era}"
+        );
+        println!("inspector http {era}: tools/list, tools/call, resources/read passed");
     }
 }
