@@ -50,7 +50,7 @@ pub trait EventLog: Send + Sync + fmt::Debug {
 }
 
 /// Keeps, per session, the most recent events in memory: at most `max_events` events and
-/// `max_bytes` bytes of messages (defaults 1,024 and 4 MiB); older events are dropped first.
+/// `max_bytes` bytes of messages (defaults 256 and 1 MiB); older events are dropped first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InMemoryEventStore {
     /// Events kept per session.
@@ -62,8 +62,8 @@ pub struct InMemoryEventStore {
 impl Default for InMemoryEventStore {
     fn default() -> Self {
         Self {
-            max_events: 1024,
-            max_bytes: 4 << 20,
+            max_events: 256,
+            max_bytes: 1 << 20,
         }
     }
 }
