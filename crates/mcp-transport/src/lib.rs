@@ -9,6 +9,7 @@
 //!   pipes.
 //! - [`duplex`]: an in-memory connected pair, for tests and embedding.
 //! - [`child`]: a server as a child process, shut down to its whole process group.
+//! - [`http_client`] (feature `http-client`, on by default): Streamable HTTP, the client side.
 //! - [`sse`]: server-sent events: an encoder and an incremental parser, shared by the HTTP
 //!   transports of the server and the client.
 //!
@@ -26,6 +27,8 @@
 //! ```
 
 pub mod child;
+#[cfg(feature = "http-client")]
+pub mod http_client;
 pub mod sse;
 pub mod stdio;
 pub mod stream;
