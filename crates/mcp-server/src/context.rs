@@ -179,7 +179,10 @@ impl RequestContext {
     }
     /// A handle to ask the client for input.
     pub fn client(&self) -> Client {
-        Client { ctx: self.clone() }
+        Client {
+            ctx: self.clone(),
+            key: None,
+        }
     }
 }
 
@@ -276,6 +279,8 @@ impl Logger {
 #[derive(Debug, Clone)]
 pub struct Client {
     ctx: RequestContext,
+    /// The `inputRequests` key of the next input request, when the handler named it.
+    key: Option<String>,
 }
 
 /// The ways a server can reach the client for one request.
@@ -357,6 +362,24 @@ impl InputRound {
 }
 
 impl Client {
+    /// The same client, naming the input request it asks next `key`: in 2026-07-28 it is the
+    /// request's key in `inputRequests`, and the client answers under it in `inputResponses`
+    /// (without a name the keys are `input-0`, `input-1`, ... in asking order). The legacy era
+    /// has no keys and ignores it. Keys must be unique within one request.
+    ///
+    /// ```
+    /// # async fn handler(client: mcp_server::Client) -> Result<(), mcp_server::ToolError> {
+    /// let roots = client.named("client_roots").roots().await?;
+    /// # drop(roots); Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn named(&self, key: impl Into<String>) -> Self {
+        Self {
+            ctx: self.ctx.clone(),
+            key: Some(key.into()),
+        }
+    }
+
     fn require(&self, has: bool, capability: &str) -> Result<(), ToolError> {
         if has {
             return Ok(());
@@ -438,8 +461,10 @@ impl Client {
     async fn ask(&self, request: InputRequest) -> Result<InputResponse, ToolError> {
         match &self.ctx.inner.peer {
             Peer::Modern(round) => {
-                let n = round.next.fetch_add(1, Ordering::SeqCst);
-                let key = format!("input-{n}");
+                let key = match &self.key {
+                    Some(key) => key.clone(),
+                    None => format!("input-{}", round.next.fetch_add(1, Ordering::SeqCst)),
+                };
                 if let Some(answer) = round.answers.get(&key) {
                     return Ok(answer.clone());
                 }

@@ -140,6 +140,23 @@ fn params<T: DeserializeOwned>(req: &Request) -> Result<T, McpError> {
     req.params_as()
 }
 
+/// The revision a request answers in when its `_meta` names a protocol version: that version
+/// if it is a modern one, else the newest (the version itself is checked later). `None` for a
+/// request without one (legacy, or malformed `_meta`).
+fn modern_version_of(req: &Request) -> Option<ProtocolVersion> {
+    #[derive(serde::Deserialize)]
+    struct MetaOnly {
+        #[serde(rename = "_meta")]
+        meta: Option<Meta>,
+    }
+    let requested = req.params_as::<MetaOnly>().ok()?.meta?.protocol_version?;
+    Some(
+        ProtocolVersion::parse(&requested)
+            .filter(|v| v.is_modern())
+            .unwrap_or(ProtocolVersion::LATEST),
+    )
+}
+
 fn cursor_start(cursor: Option<&str>) -> Result<Option<String>, McpError> {
     match cursor {
         None | Some("") => Ok(None),
@@ -327,6 +344,16 @@ impl Server {
         cancel: &CancellationToken,
     ) -> Result<Reply, (Option<ProtocolVersion>, McpError)> {
         let no_rev = |e: McpError| (None, e);
+        // A 2026-07-28 request for a method that revision removed (`initialize`,
+        // `logging/setLevel`, ...) is -32601 whatever its params: they are not read.
+        if let Some(version) = modern_version_of(req)
+            && methods::removed_in_modern().any(|m| m == req.method)
+        {
+            return Err((
+                Some(version),
+                McpError::MethodNotFound(req.method.to_string()),
+            ));
+        }
         if req.method == "initialize" {
             return self.initialize(conn, req).map(Some).map_err(no_rev);
         }
