@@ -4,7 +4,7 @@
 //! counts it contributes. Every step runs even after an earlier one failed, so the
 //! summary is complete. The last line printed is exactly `N passed, M failed`.
 //!
-//! To add a suite (conformance, interop, ...), write a `fn(&Context) -> Outcome` and
+//! To add a suite (interop, ...), write a `fn(&Context) -> Outcome` and
 //! add a [`Step`] to [`STEPS`].
 
 use std::ffi::OsString;
@@ -12,9 +12,9 @@ use std::path::{Component, Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::peers;
 use crate::process::{cargo, describe_status, display, repo_root, run_ok};
 use crate::test_output::{Counts, tee_and_tally};
+use crate::{conformance, peers};
 
 /// The cargo-deny release the configuration in `deny.toml` is written for.
 const CARGO_DENY_VERSION: &str = "0.20.2";
@@ -102,6 +102,10 @@ const STEPS: &[Step] = &[
         run: test,
     },
     Step {
+        name: "conformance",
+        run: conformance_server_leg,
+    },
+    Step {
         name: "deny",
         run: deny,
     },
@@ -143,13 +147,13 @@ fn print_summary(results: &[(&'static str, Outcome, Duration)]) -> Counts {
     let mut total = Counts::default();
     println!("\nSummary");
     println!(
-        "  {:<8} {:<7} {:>7} {:>7} {:>9}  note",
+        "  {:<11} {:<7} {:>7} {:>7} {:>9}  note",
         "step", "result", "passed", "failed", "time"
     );
     for (name, outcome, elapsed) in results {
         let verdict = if outcome.failed() { "FAILED" } else { "ok" };
         let line = format!(
-            "  {name:<8} {verdict:<7} {:>7} {:>7} {:>9}  {}",
+            "  {name:<11} {verdict:<7} {:>7} {:>7} {:>9}  {}",
             outcome.counts.passed,
             outcome.counts.failed,
             format_duration(*elapsed),
@@ -289,6 +293,20 @@ fn test(context: &Context) -> Outcome {
     Outcome { counts, note }
 }
 
+/// `cargo xtask conformance`: the official conformance suite's server leg, both revisions.
+///
+/// Counts every check of the scenarios the suite scores (its per-scenario `N passed, M failed`
+/// numbers, summed over both revisions); scenarios it runs without scoring (extensions such as
+/// tasks) are reported only. A check that fails unexpectedly, a stale expected failure, or a run
+/// that could not happen counts one failure each.
+fn conformance_server_leg(_: &Context) -> Outcome {
+    let report = conformance::server_leg(conformance::Options::default());
+    Outcome {
+        counts: report.counts,
+        note: report.note,
+    }
+}
+
 /// `cargo deny --all-features check bans licenses sources`, installing cargo-deny if needed.
 ///
 /// Advisories are not checked: the advisory database needs network access these
@@ -397,7 +415,18 @@ mod tests {
     #[test]
     fn steps_run_in_the_documented_order() {
         let names: Vec<_> = STEPS.iter().map(|step| step.name).collect();
-        assert_eq!(names, ["fmt", "clippy", "spec", "peers", "test", "deny"]);
+        assert_eq!(
+            names,
+            [
+                "fmt",
+                "clippy",
+                "spec",
+                "peers",
+                "test",
+                "conformance",
+                "deny"
+            ]
+        );
     }
 
     #[test]

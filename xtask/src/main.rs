@@ -5,12 +5,15 @@
 //! - `cargo xtask ci`: every check CI runs, ending with the line `N passed, M failed`;
 //! - `cargo xtask bench [ARGS...]`: the workspace's benchmarks, `ARGS` passed through;
 //! - `cargo xtask peers [--force]`: installs the pinned third-party MCP peers the tests use;
+//! - `cargo xtask conformance [--suite all] [--release]`: the official MCP conformance suite
+//!   against `conformance-server`;
 //! - `cargo xtask help`: usage.
 //!
 //! The tool uses the standard library only, so it builds in seconds on a fresh machine.
 
 mod bench;
 mod ci;
+mod conformance;
 mod peers;
 mod process;
 mod test_output;
@@ -22,10 +25,10 @@ const USAGE: &str = "\
 Usage: cargo xtask <COMMAND> [ARGS...]
 
 Commands:
-  ci            Run every CI check (fmt, clippy, peers, tests, cargo-deny)
-                and print a summary whose last line is `N passed, M failed`.
-                Exits non-zero if anything failed. Runs every step even after
-                a failure.
+  ci            Run every CI check (fmt, clippy, peers, tests, conformance,
+                cargo-deny) and print a summary whose last line is
+                `N passed, M failed`. Exits non-zero if anything failed. Runs
+                every step even after a failure.
   bench [ARGS]  Run the workspace benchmarks (criterion). ARGS are appended to
                 each `cargo bench` command, e.g. `cargo xtask bench -- --quick`.
   peers [--force]
@@ -34,6 +37,11 @@ Commands:
                 Python SDKs) at the versions pinned in peers/, into
                 <target dir>/peers/, and write <target dir>/peers/peers.env.
                 Does nothing when they are present; --force reinstalls.
+  conformance [--suite all] [--release]
+                Run the official MCP conformance suite's server leg against
+                conformance-server, for 2025-11-25 and 2026-07-28; fail on any
+                failure not in conformance/expected-failures.txt. --suite all
+                also runs every scenario, for information.
   help          Print this message.
 
 Environment:
@@ -63,6 +71,7 @@ fn main() -> ExitCode {
         }
         Some("bench") => bench::run(&rest),
         Some("peers") => peers::run(&rest),
+        Some("conformance") => conformance::run(&rest),
         Some(other) => {
             eprintln!("xtask: unknown command `{other}`\n");
             eprint!("{USAGE}");

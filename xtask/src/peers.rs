@@ -194,6 +194,19 @@ pub(crate) fn env_file_path() -> PathBuf {
     Layout::for_repo(&repo_root()).env_file()
 }
 
+/// The cargo target folder for this repository and environment (`$CARGO_TARGET_DIR` or
+/// `<repo>/target`).
+pub(crate) fn target_dir_path() -> PathBuf {
+    let root = repo_root();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| root.clone());
+    target_dir(std::env::var_os("CARGO_TARGET_DIR"), &cwd, &root)
+}
+
+/// The entries of `peers.env`, in order; an error when it is missing or malformed.
+pub(crate) fn read_env() -> Result<Vec<(String, String)>, String> {
+    parse_env(&read(&env_file_path())?)
+}
+
 /// `cargo xtask peers [--force]`.
 pub(crate) fn run(args: &[String]) -> ExitCode {
     let force = match args {
