@@ -446,12 +446,26 @@ fn strip_ansi(text: &str) -> String {
     out
 }
 
-/// `N passed, M failed`.
+/// `N passed, M failed` (and any further `, K warnings, ...` parts, which are ignored).
 fn parse_counts(text: &str) -> Option<Counts> {
-    let (passed, failed) = text.trim().split_once(',')?;
-    let passed = passed.trim().strip_suffix("passed")?.trim().parse().ok()?;
-    let failed = failed.trim().strip_suffix("failed")?.trim().parse().ok()?;
-    Some(Counts { passed, failed })
+    let mut passed = None;
+    let mut failed = None;
+    for part in text.split(',') {
+        let mut words = part.split_whitespace();
+        let (Some(number), Some(label), None) = (words.next(), words.next(), words.next()) else {
+            return None;
+        };
+        let number = number.parse().ok()?;
+        match label {
+            "passed" => passed = Some(number),
+            "failed" => failed = Some(number),
+            _ => {}
+        }
+    }
+    Some(Counts {
+        passed: passed?,
+        failed: failed?,
+    })
 }
 
 /// Parses the suite's summary: scenario lines, the `Total:` line, the not-scored list.
@@ -990,6 +1004,16 @@ Not scored for 2026-07-28: 2 scenario(s) run, 1 failing. These do not affect con
         run.status = Some(0);
         let v = judge("2025-11-25", &run, &[check("ping", "ping", "SUCCESS")], &[]);
         assert_eq!((v.failures(), v.passed), (0, 2));
+    }
+
+    #[test]
+    fn counts_are_parsed() {
+        let counts = |passed, failed| Some(Counts { passed, failed });
+        assert_eq!(parse_counts(" 3 passed, 1 failed"), counts(3, 1));
+        assert_eq!(parse_counts("3 passed, 0 failed, 2 warnings"), counts(3, 0));
+        assert_eq!(parse_counts("3 passed"), None);
+        assert_eq!(parse_counts("x passed, 1 failed"), None);
+        assert_eq!(parse_counts("3 passed and 1 failed"), None);
     }
 
     #[test]
