@@ -70,7 +70,7 @@ impl Server {
     /// Serves one connection until its input ends.
     pub async fn serve<R, W>(
         self,
-        mut reader: FrameReader<R>,
+        reader: FrameReader<R>,
         mut writer: FrameWriter<W>,
     ) -> io::Result<()>
     where
@@ -88,6 +88,24 @@ impl Server {
             }
             writer.flush().await
         });
+        let result = self.serve_messages(reader, tx).await;
+        match writer_task.await {
+            Ok(Ok(())) => result,
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(io::Error::other(e)),
+        }
+    }
+
+    /// Serves one connection whose messages come from `inbound` and whose output (responses,
+    /// notifications, requests to the client) goes to `outbox`, until `inbound` ends: the
+    /// connection machinery of [`Server::serve`] without its byte framing, for message-oriented
+    /// transports (WebSocket). Returns once every in-flight request has answered into `outbox`
+    /// and the connection's clones of it are dropped.
+    pub(crate) async fn serve_messages<I: Inbound>(
+        self,
+        mut inbound: I,
+        tx: mpsc::Sender<Vec<u8>>,
+    ) -> io::Result<()> {
         let conn = Arc::new(Connection::new(tx.clone()));
         let forwarder = tokio::spawn({
             let server = self.clone();
@@ -98,7 +116,7 @@ impl Server {
         let mut tasks = JoinSet::new();
         let mut result = Ok(());
 
-        while let Some(frame) = reader.next().await {
+        while let Some(frame) = inbound.next_message().await {
             // Reap finished tasks so the set does not grow with the connection's lifetime.
             while tasks.try_join_next().is_some() {}
             let bytes = match frame {
@@ -181,11 +199,7 @@ impl Server {
         forwarder.abort();
         drop(conn);
         drop(tx);
-        match writer_task.await {
-            Ok(Ok(())) => result,
-            Ok(Err(e)) => Err(e),
-            Err(e) => Err(io::Error::other(e)),
-        }
+        result
     }
 
     fn revision_of(&self, conn: &Connection) -> mcp_protocol::ProtocolVersion {
@@ -269,6 +283,26 @@ impl Server {
                 }
             }
         }
+    }
+}
+
+/// Where a connection's messages come from: newline-delimited frames from a byte stream, or the
+/// messages of a message-oriented transport (one WebSocket text frame each).
+pub(crate) trait Inbound {
+    /// The next message; `None` at end of input.
+    async fn next_message(&mut self) -> Option<Result<Vec<u8>, FrameError>>;
+}
+
+impl<R: AsyncRead + Unpin> Inbound for FrameReader<R> {
+    async fn next_message(&mut self) -> Option<Result<Vec<u8>, FrameError>> {
+        self.next().await
+    }
+}
+
+/// Messages already delimited by the transport, which also enforced their size limit.
+impl Inbound for mpsc::Receiver<Vec<u8>> {
+    async fn next_message(&mut self) -> Option<Result<Vec<u8>, FrameError>> {
+        self.recv().await.map(Ok)
     }
 }
 

@@ -10,6 +10,8 @@
 //! - [`duplex`]: an in-memory connected pair, for tests and embedding.
 //! - [`child`]: a server as a child process, shut down to its whole process group.
 //! - [`http_client`] (feature `http-client`, on by default): Streamable HTTP, the client side.
+//! - [`ws_client`] (feature `ws-client`, off by default): MCP over WebSocket, the client side,
+//!   with keepalive and reconnect.
 //! - [`sse`]: server-sent events: an encoder and an incremental parser, shared by the HTTP
 //!   transports of the server and the client.
 //!
@@ -32,6 +34,8 @@ pub mod http_client;
 pub mod sse;
 pub mod stdio;
 pub mod stream;
+#[cfg(feature = "ws-client")]
+pub mod ws_client;
 
 pub use stream::{DEFAULT_MAX_FRAME, FrameError, FrameReader, FrameWriter};
 

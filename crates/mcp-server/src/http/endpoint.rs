@@ -47,10 +47,16 @@ pub(crate) struct HttpState {
     pub(crate) guard: Guard,
     pub(crate) sessions: Arc<Sessions>,
     pub(crate) shutdown: CancellationToken,
+    /// Tasks that outlive their HTTP exchange (WebSocket connections), which a graceful
+    /// shutdown waits for.
+    pub(crate) background: tokio_util::task::TaskTracker,
+    /// The WebSocket route's state, when it is enabled.
+    #[cfg(feature = "ws")]
+    pub(crate) ws: Option<super::ws::WsState>,
 }
 
 /// A refusal with a JSON-RPC error body (id-less unless the request's id is known).
-fn rpc_error(status: StatusCode, code: i64, message: impl Into<String>) -> Response {
+pub(crate) fn rpc_error(status: StatusCode, code: i64, message: impl Into<String>) -> Response {
     rpc_error_for(status, None, code, message)
 }
 
@@ -122,25 +128,29 @@ fn is_json_content(headers: &HeaderMap) -> bool {
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// The endpoint's one handler: checks `Host` and `Origin`, then dispatches on the method.
-pub(crate) async fn endpoint(State(state): State<Arc<HttpState>>, request: Request) -> Response {
+/// The 403 for a request whose `Host` or `Origin` is not allowed (DNS-rebinding protection);
+/// `None` when both pass.
+pub(crate) fn guard_refusal(state: &HttpState, request: &Request) -> Option<Response> {
     let bound = request.extensions().get::<super::LocalAddr>().map(|a| a.0);
     match state.guard.check(request.headers(), bound) {
-        Ok(()) => {}
-        Err(Refusal::Host) => {
-            return rpc_error(
-                StatusCode::FORBIDDEN,
-                code::INVALID_REQUEST,
-                "Forbidden: Host header not allowed",
-            );
-        }
-        Err(Refusal::Origin) => {
-            return rpc_error(
-                StatusCode::FORBIDDEN,
-                code::INVALID_REQUEST,
-                "Forbidden: Origin not allowed",
-            );
-        }
+        Ok(()) => None,
+        Err(Refusal::Host) => Some(rpc_error(
+            StatusCode::FORBIDDEN,
+            code::INVALID_REQUEST,
+            "Forbidden: Host header not allowed",
+        )),
+        Err(Refusal::Origin) => Some(rpc_error(
+            StatusCode::FORBIDDEN,
+            code::INVALID_REQUEST,
+            "Forbidden: Origin not allowed",
+        )),
+    }
+}
+
+/// The endpoint's one handler: checks `Host` and `Origin`, then dispatches on the method.
+pub(crate) async fn endpoint(State(state): State<Arc<HttpState>>, request: Request) -> Response {
+    if let Some(refusal) = guard_refusal(&state, &request) {
+        return refusal;
     }
     match *request.method() {
         Method::POST => post(state, request).await,

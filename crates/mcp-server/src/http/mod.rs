@@ -35,6 +35,8 @@ mod event_store;
 mod exchange;
 mod guard;
 mod session;
+#[cfg(feature = "ws")]
+pub mod ws;
 
 use std::future::Future;
 use std::io;
@@ -52,6 +54,8 @@ use tower::ServiceExt as _;
 
 pub use event_store::{BoxFuture, EventLog, EventStore, InMemoryEventStore, StoredEvent};
 pub use guard::{AllowedHosts, AllowedOrigins};
+#[cfg(feature = "ws")]
+pub use ws::WsOptions;
 
 use crate::server::Server;
 use endpoint::HttpState;
@@ -104,6 +108,10 @@ pub struct HttpOptions {
     /// How long a graceful shutdown waits for open requests before dropping them (default
     /// 10 s).
     pub shutdown_timeout: Duration,
+    /// Serve MCP over WebSocket too, on its own path of the same router, behind the same
+    /// `Host` / `Origin` checks (default `None`: off). See [`ws`].
+    #[cfg(feature = "ws")]
+    pub websocket: Option<WsOptions>,
 }
 
 impl Default for HttpOptions {
@@ -124,6 +132,8 @@ impl Default for HttpOptions {
             sse_keep_alive: Duration::from_secs(15),
             event_store: Arc::new(InMemoryEventStore::default()),
             shutdown_timeout: Duration::from_secs(10),
+            #[cfg(feature = "ws")]
+            websocket: None,
         }
     }
 }
@@ -162,6 +172,8 @@ impl HttpEndpoint {
             idle_timeout: options.session_idle_timeout,
             pre_initialize_timeout: options.pre_initialize_timeout,
         }));
+        #[cfg(feature = "ws")]
+        let ws = options.websocket.clone().map(ws::WsState::new);
         Self {
             state: Arc::new(HttpState {
                 server,
@@ -169,6 +181,9 @@ impl HttpEndpoint {
                 guard,
                 sessions,
                 shutdown: CancellationToken::new(),
+                background: tokio_util::task::TaskTracker::new(),
+                #[cfg(feature = "ws")]
+                ws,
             }),
         }
     }
@@ -177,12 +192,16 @@ impl HttpEndpoint {
     /// serve it with [`HttpEndpoint::serve`]. Served by other code, [`AllowedHosts::Auto`]
     /// allows loopback names only.
     pub fn router(&self) -> axum::Router {
-        axum::Router::new()
-            .route(
-                &self.state.options.path,
-                axum::routing::any(endpoint::endpoint),
-            )
-            .with_state(self.state.clone())
+        let router = axum::Router::new().route(
+            &self.state.options.path,
+            axum::routing::any(endpoint::endpoint),
+        );
+        #[cfg(feature = "ws")]
+        let router = match &self.state.ws {
+            Some(ws) => router.route(&ws.options.path, axum::routing::any(ws::upgrade)),
+            None => router,
+        };
+        router.with_state(self.state.clone())
     }
 
     /// How many legacy sessions are open.
@@ -190,16 +209,16 @@ impl HttpEndpoint {
         self.state.sessions.len()
     }
 
-    /// Ends every SSE stream (2026-07-28 listen streams with their final result) and every
-    /// legacy session.
+    /// Ends every SSE stream (2026-07-28 listen streams with their final result), every
+    /// legacy session and every WebSocket connection (after its in-flight requests answer).
     pub fn shutdown(&self) {
         self.state.shutdown.cancel();
         self.state.sessions.clear();
     }
 
     /// Serves HTTP/1.1 on `listener` (with `TCP_NODELAY`) until `signal` completes, then shuts
-    /// down gracefully: stops accepting, ends SSE streams, waits up to
-    /// [`HttpOptions::shutdown_timeout`] for open requests, ends the sessions.
+    /// down gracefully: stops accepting, ends SSE streams and WebSocket connections, waits up
+    /// to [`HttpOptions::shutdown_timeout`] for open requests, ends the sessions.
     pub async fn serve<F>(self, listener: TcpListener, signal: F) -> io::Result<()>
     where
         F: Future<Output = ()> + Send,
@@ -207,7 +226,10 @@ impl HttpEndpoint {
         let local = listener.local_addr()?;
         let options = &self.state.options;
         let router = self.router();
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        // Connections are tracked here rather than by hyper-util's `GracefulShutdown`, which
+        // cannot watch a connection that allows upgrades (WebSocket).
+        let tracker = self.state.background.clone();
+        let stop_connections = CancellationToken::new();
         let connections = Arc::new(Semaphore::new(options.max_connections.max(1)));
         let mut http1 = hyper::server::conn::http1::Builder::new();
         http1
@@ -243,9 +265,21 @@ impl HttpEndpoint {
                     router.clone().oneshot(req.map(axum::body::Body::new))
                 },
             ));
-            let connection = graceful.watch(http1.serve_connection(TokioIo::new(stream), service));
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
+            let connection = http1
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            let stop = stop_connections.clone();
+            tracker.spawn(async move {
+                let mut connection = std::pin::pin!(connection);
+                let ended = tokio::select! {
+                    ended = connection.as_mut() => ended,
+                    () = stop.cancelled() => {
+                        // Finish the request in progress, then close.
+                        connection.as_mut().graceful_shutdown();
+                        connection.await
+                    }
+                };
+                if let Err(e) = ended {
                     tracing::debug!(error = %e, "HTTP connection ended with an error");
                 }
                 drop(permit);
@@ -253,7 +287,9 @@ impl HttpEndpoint {
         }
         drop(listener);
         self.state.shutdown.cancel();
-        if tokio::time::timeout(self.state.options.shutdown_timeout, graceful.shutdown())
+        stop_connections.cancel();
+        tracker.close();
+        if tokio::time::timeout(self.state.options.shutdown_timeout, tracker.wait())
             .await
             .is_err()
         {
