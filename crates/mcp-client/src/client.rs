@@ -147,9 +147,14 @@ pub(crate) struct Inner {
     notifications: broadcast::Sender<Notification>,
     closed: CancellationToken,
     child: tokio::sync::Mutex<Option<mcp_transport::child::ChildProcess>>,
+    /// The HTTP transport, when the client speaks Streamable HTTP.
+    pub(crate) http: Option<crate::http::HttpLink>,
     output_schemas: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
     listeners: Mutex<HashMap<RequestId, mpsc::UnboundedSender<Notification>>>,
     cache: moka::sync::Cache<String, Cached>,
+    /// The members every modern request's `_meta` gets (protocol version, capabilities, client
+    /// info), serialized once per revision.
+    modern_meta: Mutex<Option<(ProtocolVersion, Arc<str>)>>,
 }
 
 /// A cached result and how long it stays fresh.
@@ -170,6 +175,18 @@ impl moka::Expiry<String, Cached> for TtlExpiry {
     ) -> Option<Duration> {
         Some(value.ttl)
     }
+}
+
+/// Whether `method`'s results may be cached (see [`cache_key`]).
+fn is_cacheable(method: &str) -> bool {
+    matches!(
+        method,
+        "tools/list"
+            | "prompts/list"
+            | "resources/list"
+            | "resources/templates/list"
+            | "resources/read"
+    )
 }
 
 /// The methods whose complete results carry caching hints, and the param that keys them.
@@ -262,9 +279,21 @@ impl Client {
         options: ClientOptions,
         child: Option<mcp_transport::child::ChildProcess>,
     ) -> Self {
-        let capacity = options.cache_capacity;
         let (reader, writer) = framed;
         let (out, rx) = mpsc::channel(1024);
+        tokio::spawn(write_loop(writer, rx));
+        Self::start_with(out, Source::Framed(reader), options, child, None)
+    }
+
+    /// Starts a client whose messages go out on `out` and come in from `source`.
+    pub(crate) fn start_with(
+        out: mpsc::Sender<Vec<u8>>,
+        source: Source,
+        options: ClientOptions,
+        child: Option<mcp_transport::child::ChildProcess>,
+        http: Option<crate::http::HttpLink>,
+    ) -> Self {
+        let capacity = options.cache_capacity;
         let inner = Arc::new(Inner {
             out,
             pending: Mutex::new(HashMap::new()),
@@ -281,10 +310,11 @@ impl Client {
                 .expire_after(TtlExpiry)
                 .support_invalidation_closures()
                 .build(),
+            modern_meta: Mutex::new(None),
+            http,
         });
-        tokio::spawn(write_loop(writer, rx));
         let client = Self { inner };
-        tokio::spawn(read_loop(client.clone(), reader));
+        tokio::spawn(read_loop(client.clone(), source));
         client
     }
 
@@ -293,9 +323,15 @@ impl Client {
         self.inner.session.lock().ok().and_then(|s| s.clone())
     }
 
+    /// The revision in use; read on every request, so it copies the version out under the lock
+    /// rather than cloning the whole session.
     fn version(&self) -> ProtocolVersion {
-        self.session()
-            .map_or(ProtocolVersion::LATEST, |s| s.version)
+        self.inner
+            .session
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(|s| s.version))
+            .unwrap_or(ProtocolVersion::LATEST)
     }
 
     /// Notifications the server sends outside any request (list changes, resource updates,
@@ -309,7 +345,7 @@ impl Client {
         self.inner.closed.is_cancelled()
     }
 
-    async fn handshake(&self) -> Result<(), ClientError> {
+    pub(crate) async fn handshake(&self) -> Result<(), ClientError> {
         let prefer = self.inner.options.era;
         if prefer != EraPreference::Legacy {
             match self.probe(ProtocolVersion::LATEST).await {
@@ -335,10 +371,14 @@ impl Client {
     /// `server/discover` with a modern `_meta`. A recognised modern error means a modern server
     /// that wants another version: retry once with a mutual one.
     async fn probe(&self, version: ProtocolVersion) -> Result<ServerSession, ClientError> {
-        let params = self.modern_params(json!({}), version, None);
         let timeout = self.inner.options.probe_timeout;
         match self
-            .send_request("server/discover", params, Some(timeout), None)
+            .send_request(
+                "server/discover",
+                |progress| self.encode_params(&json!({}), version, progress),
+                Some(timeout),
+                None,
+            )
             .await
         {
             Ok(raw) => {
@@ -382,8 +422,14 @@ impl Client {
             client_info: self.inner.options.client_info.clone(),
             meta: None,
         };
-        let params = to_value(&params, ProtocolVersion::LATEST_LEGACY)?;
-        let raw = self.send_request("initialize", params, None, None).await?;
+        let raw = self
+            .send_request(
+                "initialize",
+                |progress| self.encode_params(&params, ProtocolVersion::LATEST_LEGACY, progress),
+                None,
+                None,
+            )
+            .await?;
         let r: InitializeResult = serde_json::from_str(raw.get())
             .map_err(|e| ClientError::Protocol(format!("bad initialize result: {e}")))?;
         let version = ProtocolVersion::parse(&r.protocol_version)
@@ -404,36 +450,94 @@ impl Client {
         self.notify("notifications/initialized", json!({})).await
     }
 
-    fn modern_params(
-        &self,
-        mut params: Value,
-        version: ProtocolVersion,
-        progress: Option<&RequestId>,
-    ) -> Value {
-        let caps = serde_json::to_value(mcp_protocol::ForRevision::new(
+    /// The members of a modern request's `_meta` (protocol version, client capabilities and
+    /// info) for `version`, as JSON object members without the braces. Serialized once per
+    /// revision and kept: they are the same on every request.
+    fn modern_meta(&self, version: ProtocolVersion) -> Result<Arc<str>, ClientError> {
+        if let Ok(cached) = self.inner.modern_meta.lock()
+            && let Some((v, members)) = cached.as_ref()
+            && *v == version
+        {
+            return Ok(members.clone());
+        }
+        let caps = to_json(&mcp_protocol::ForRevision::new(
             &self.inner.options.handlers.capabilities(),
             version,
-        ))
-        .unwrap_or(json!({}));
-        let info = serde_json::to_value(&self.inner.options.client_info).unwrap_or(json!({}));
-        if let Value::Object(map) = &mut params {
+        ))?;
+        let info = to_json(&self.inner.options.client_info)?;
+        let members: Arc<str> = format!(
+            "{}:{},{}:{caps},{}:{info}",
+            to_json(mcp_protocol::meta::key::PROTOCOL_VERSION)?,
+            to_json(version.as_str())?,
+            to_json(mcp_protocol::meta::key::CLIENT_CAPABILITIES)?,
+            to_json(mcp_protocol::meta::key::CLIENT_INFO)?,
+        )
+        .into();
+        if let Ok(mut cached) = self.inner.modern_meta.lock() {
+            *cached = Some((version, members.clone()));
+        }
+        Ok(members)
+    }
+
+    /// Serializes a request's params for `version`: in the modern era with the `_meta` members
+    /// every request carries, and with `progress` as the progress token when given.
+    ///
+    /// The params are serialized once, straight to text. When `_meta` members must be added and
+    /// the params have no `_meta` of their own (the usual case), they are spliced in as the
+    /// first member; otherwise they are merged into the existing `_meta` (theirs win).
+    fn encode_params<P: Serialize + ?Sized>(
+        &self,
+        params: &P,
+        version: ProtocolVersion,
+        progress: Option<&RequestId>,
+    ) -> Result<Box<RawValue>, ClientError> {
+        let protocol = |e: serde_json::Error| ClientError::Protocol(e.to_string());
+        let json = serde_json::to_string(&mcp_protocol::ForRevision::new(params, version))
+            .map_err(protocol)?;
+        let modern = version.is_modern();
+        if !modern && progress.is_none() {
+            return RawValue::from_string(json).map_err(protocol);
+        }
+        let mut members = String::new();
+        if modern {
+            members.push_str(&self.modern_meta(version)?);
+        }
+        if let Some(id) = progress {
+            if !members.is_empty() {
+                members.push(',');
+            }
+            members.push_str(
+                &serde_json::to_string(mcp_protocol::meta::key::PROGRESS_TOKEN)
+                    .map_err(protocol)?,
+            );
+            members.push(':');
+            members.push_str(&serde_json::to_string(id).map_err(protocol)?);
+        }
+        // Compact JSON of an object: `{}` or `{"member":...}`. A `"_meta"` anywhere (even
+        // inside a value) takes the general path below.
+        if let Some(rest) = json.strip_prefix('{')
+            && !json.contains("\"_meta\"")
+        {
+            let mut out = String::with_capacity(json.len() + members.len() + 12);
+            out.push_str("{\"_meta\":{");
+            out.push_str(&members);
+            out.push('}');
+            if rest != "}" {
+                out.push(',');
+            }
+            out.push_str(rest);
+            return RawValue::from_string(out).map_err(protocol);
+        }
+        let mut value: Value = serde_json::from_str(&json).map_err(protocol)?;
+        if let Value::Object(map) = &mut value {
+            let added: serde_json::Map<String, Value> =
+                serde_json::from_str(&format!("{{{members}}}")).map_err(protocol)?;
             let meta = map.entry("_meta").or_insert_with(|| json!({}));
             if let Value::Object(m) = meta {
-                m.insert(
-                    mcp_protocol::meta::key::PROTOCOL_VERSION.into(),
-                    json!(version.as_str()),
-                );
-                m.insert(mcp_protocol::meta::key::CLIENT_CAPABILITIES.into(), caps);
-                m.insert(mcp_protocol::meta::key::CLIENT_INFO.into(), info);
-                if let Some(id) = progress {
-                    m.insert(
-                        mcp_protocol::meta::key::PROGRESS_TOKEN.into(),
-                        serde_json::to_value(id).unwrap_or(Value::Null),
-                    );
-                }
+                m.extend(added);
             }
         }
-        params
+        serde_json::value::to_raw_value(&value).map_err(protocol)
     }
 
     /// Sends a notification.
@@ -449,10 +553,13 @@ impl Client {
 
     /// Sends one request and waits for its answer. Dropping the returned future cancels the
     /// request at the server.
+    ///
+    /// `encode` serializes the params; it gets the request's id when the caller wants progress
+    /// (the id is the progress token).
     async fn send_request(
         &self,
         method: &'static str,
-        params: Value,
+        encode: impl FnOnce(Option<&RequestId>) -> Result<Box<RawValue>, ClientError>,
         timeout: Option<Duration>,
         progress: Option<&CallOptions>,
     ) -> Answer {
@@ -460,38 +567,29 @@ impl Client {
             return Err(ClientError::Transport("connection closed".into()));
         }
         let id = RequestId::Number(self.inner.next_id.fetch_add(1, Ordering::Relaxed));
-        let (tx, mut rx) = oneshot::channel();
-        let (ptx, mut prx) = mpsc::unbounded_channel();
         let wants_progress = progress.is_some_and(|p| p.progress.is_some());
-        let params = if wants_progress && let Value::Object(mut m) = params {
-            let meta = m.entry("_meta").or_insert_with(|| json!({}));
-            if let Value::Object(meta) = meta {
-                meta.insert(
-                    "progressToken".into(),
-                    serde_json::to_value(&id).unwrap_or(Value::Null),
-                );
-            }
-            Value::Object(m)
+        let params = encode(wants_progress.then_some(&id))?;
+        let mut bytes = Vec::with_capacity(params.get().len() + method.len() + 48);
+        serde_json::to_writer(&mut bytes, &Request::new(id.clone(), method, &*params))
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        drop(params);
+        let (tx, mut rx) = oneshot::channel();
+        // The progress channel exists only for callers that asked for progress.
+        let (ptx, mut prx) = if wants_progress {
+            let (ptx, prx) = mpsc::unbounded_channel();
+            (Some(ptx), Some(prx))
         } else {
-            params
+            (None, None)
         };
         if let Ok(mut p) = self.inner.pending.lock() {
-            p.insert(
-                id.clone(),
-                Pending {
-                    tx,
-                    progress: wants_progress.then_some(ptx),
-                },
-            );
+            p.insert(id.clone(), Pending { tx, progress: ptx });
         }
         let mut guard = CancelOnDrop {
             client: self,
-            id: id.clone(),
+            id,
             armed: true,
             reason: "the caller stopped waiting",
         };
-        let bytes = serde_json::to_vec(&Request::new(id.clone(), method, params))
-            .map_err(|e| ClientError::Protocol(e.to_string()))?;
         if self.inner.out.send(bytes).await.is_err() {
             guard.armed = false;
             return Err(ClientError::Transport("connection closed".into()));
@@ -504,7 +602,7 @@ impl Client {
             tokio::select! {
                 // Progress first: notifications sent before the answer are delivered before it.
                 biased;
-                Some(p) = prx.recv() => {
+                Some(p) = recv_progress(&mut prx) => {
                     if let Some(cb) = progress.and_then(|o| o.progress.as_ref()) {
                         cb(p);
                     }
@@ -514,7 +612,7 @@ impl Client {
                 }
                 answer = &mut rx => {
                     guard.armed = false;
-                    while let Ok(p) = prx.try_recv() {
+                    while let Some(Ok(p)) = prx.as_mut().map(mpsc::UnboundedReceiver::try_recv) {
                         if let Some(cb) = progress.and_then(|o| o.progress.as_ref()) {
                             cb(p);
                         }
@@ -548,21 +646,24 @@ impl Client {
         options: &CallOptions,
     ) -> Answer {
         let version = self.version();
-        let mut value = to_value(params, version)?;
-        let key = if version.is_modern() && self.inner.options.cache_capacity > 0 {
-            cache_key(method, &value)
-        } else {
-            None
-        };
+        let key =
+            if version.is_modern() && self.inner.options.cache_capacity > 0 && is_cacheable(method)
+            {
+                cache_key(method, &to_value(params, version)?)
+            } else {
+                None
+            };
         if let Some(hit) = key.as_ref().and_then(|k| self.inner.cache.get(k)) {
             return RawValue::from_string(hit.raw.to_string())
                 .map_err(|e| ClientError::Protocol(e.to_string()));
         }
-        if version.is_modern() {
-            value = self.modern_params(value, version, None);
-        }
         let raw = self
-            .send_request(method, value, options.timeout, Some(options))
+            .send_request(
+                method,
+                |progress| self.encode_params(params, version, progress),
+                options.timeout,
+                Some(options),
+            )
             .await?;
         if let Some(key) = key {
             #[derive(serde::Deserialize)]
@@ -598,25 +699,34 @@ impl Client {
 
     /// A request that may answer `input_required` (2026-07-28): answers the input requests with
     /// the handlers and retries with a new id, the answers and the exact `requestState`.
-    async fn request_with_input<P: Serialize + Clone + WithInput, R: DeserializeOwned>(
+    async fn request_with_input<P: Serialize + WithInput, R: DeserializeOwned>(
         &self,
         method: &'static str,
-        params: &P,
+        mut params: P,
         options: &CallOptions,
     ) -> Result<R, ClientError> {
-        let mut params = params.clone();
+        let bad = |e: serde_json::Error| ClientError::Protocol(format!("bad {method} result: {e}"));
         for _ in 0..=self.inner.options.max_input_rounds {
             let raw = self.request_raw(method, &params, options).await?;
-            match serde_json::from_str::<CallOutcome<R>>(raw.get()) {
-                Ok(CallOutcome::Complete(r)) => return Ok(r),
-                Ok(CallOutcome::InputRequired(ir)) => {
+            // Read `resultType` first, then the result straight into its type: no
+            // `serde_json::Value` tree of the whole result on the way (what `CallOutcome`'s
+            // deserializer builds).
+            let kind: ResultKind<'_> = serde_json::from_str(raw.get()).map_err(bad)?;
+            match kind.result_type.as_deref() {
+                None | Some("complete") => return serde_json::from_str(raw.get()).map_err(bad),
+                Some("input_required") => {
+                    let ir: InputRequiredResult = serde_json::from_str(raw.get()).map_err(bad)?;
                     let mut answers = InputResponses::new();
                     for (key, request) in ir.input_requests.unwrap_or_default() {
                         answers.insert(key, self.answer(request).await?);
                     }
                     params.set_input(Some(answers), ir.request_state);
                 }
-                Err(e) => return Err(ClientError::Protocol(format!("bad {method} result: {e}"))),
+                Some(other) => {
+                    return Err(ClientError::Protocol(format!(
+                        "bad {method} result: unexpected resultType {other:?}"
+                    )));
+                }
             }
         }
         Err(ClientError::TooManyInputRounds(
@@ -665,6 +775,7 @@ impl Client {
             match page.next_cursor {
                 Some(c) => cursor = Some(c),
                 None => {
+                    self.remember_header_params(&mut out);
                     self.remember_output_schemas(&out);
                     return Ok(out);
                 }
@@ -704,7 +815,7 @@ impl Client {
             ..CallToolRequestParams::default()
         };
         let result: CallToolResult = self
-            .request_with_input("tools/call", &params, options)
+            .request_with_input("tools/call", params, options)
             .await?;
         self.check_structured(name, &result)?;
         Ok(result)
@@ -780,17 +891,14 @@ impl Client {
         if let Ok(mut l) = self.inner.listeners.lock() {
             l.insert(id.clone(), tx);
         }
-        let params = self.modern_params(
-            to_value(
-                &SubscriptionsListenRequestParams {
-                    notifications: filter,
-                    meta: None,
-                },
-                version,
-            )?,
+        let params = self.encode_params(
+            &SubscriptionsListenRequestParams {
+                notifications: filter,
+                meta: None,
+            },
             version,
             None,
-        );
+        )?;
         let bytes = serde_json::to_vec(&Request::new(id.clone(), "subscriptions/listen", params))
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
         let subscription = Subscription {
@@ -872,7 +980,7 @@ impl Client {
             uri: uri.to_owned(),
             ..ReadResourceRequestParams::default()
         };
-        self.request_with_input("resources/read", &params, &CallOptions::default())
+        self.request_with_input("resources/read", params, &CallOptions::default())
             .await
     }
 
@@ -907,7 +1015,7 @@ impl Client {
             arguments: Some(arguments),
             ..GetPromptRequestParams::default()
         };
-        self.request_with_input("prompts/get", &params, &CallOptions::default())
+        self.request_with_input("prompts/get", params, &CallOptions::default())
             .await
     }
 
@@ -972,9 +1080,30 @@ impl Client {
     /// (wait, SIGTERM, wait, SIGKILL to its process group).
     pub async fn close(&self) {
         self.inner.closed.cancel();
+        if let Some(http) = &self.inner.http {
+            http.handle.close().await;
+        }
         if let Some(child) = self.inner.child.lock().await.take() {
             let _ = child.shutdown().await;
         }
+    }
+}
+
+/// The `resultType` of a result, read without building anything else.
+#[derive(serde::Deserialize)]
+struct ResultKind<'a> {
+    /// `complete` (or absent) or `input_required`.
+    #[serde(rename = "resultType", borrow, default)]
+    result_type: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// The next progress notification, if the caller asked for progress; otherwise never ready.
+async fn recv_progress(
+    rx: &mut Option<mpsc::UnboundedReceiver<ProgressNotificationParams>>,
+) -> Option<ProgressNotificationParams> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -996,6 +1125,11 @@ with_input!(
     GetPromptRequestParams,
     ReadResourceRequestParams
 );
+
+/// `v` as compact JSON text.
+fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<String, ClientError> {
+    serde_json::to_string(v).map_err(|e| ClientError::Protocol(e.to_string()))
+}
 
 fn to_value<T: Serialize>(v: &T, version: ProtocolVersion) -> Result<Value, ClientError> {
     serde_json::to_value(mcp_protocol::ForRevision::new(v, version))
@@ -1019,24 +1153,63 @@ async fn write_loop(mut writer: FrameWriter<BoxWriter>, mut rx: mpsc::Receiver<V
     let _ = writer.shutdown().await;
 }
 
-async fn read_loop(client: Client, mut reader: FrameReader<BoxReader>) {
+/// Where the server's messages come from.
+pub(crate) enum Source {
+    /// Newline-delimited frames (stdio, sockets, pipes).
+    Framed(FrameReader<BoxReader>),
+    /// Streamable HTTP: messages, and requests that got no JSON-RPC answer.
+    Http(mpsc::Receiver<mcp_transport::http_client::Inbound>),
+}
+
+/// What the next read from a [`Source`] gave.
+enum Read {
+    Message(Vec<u8>),
+    Skip,
+    Failed(RequestId, ClientError),
+    End,
+}
+
+impl Source {
+    async fn next(&mut self) -> Read {
+        match self {
+            Self::Framed(reader) => match reader.next().await {
+                None => Read::End,
+                Some(Ok(b)) => Read::Message(b),
+                Some(Err(mcp_transport::FrameError::TooLarge { size, limit })) => {
+                    tracing::warn!(size, limit, "the server sent an oversized message; skipped");
+                    Read::Skip
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "reading from the server failed");
+                    Read::End
+                }
+            },
+            Self::Http(rx) => match rx.recv().await {
+                None => Read::End,
+                Some(mcp_transport::http_client::Inbound::Message(b)) => Read::Message(b),
+                Some(mcp_transport::http_client::Inbound::Failed { id, error }) => {
+                    Read::Failed(id, crate::http::client_error(error))
+                }
+            },
+        }
+    }
+}
+
+async fn read_loop(client: Client, mut source: Source) {
     let inner = &client.inner;
     loop {
-        let frame = tokio::select! {
-            f = reader.next() => f,
+        let read = tokio::select! {
+            r = source.next() => r,
             () = inner.closed.cancelled() => break,
         };
-        let Some(frame) = frame else { break };
-        let bytes = match frame {
-            Ok(b) => b,
-            Err(mcp_transport::FrameError::TooLarge { size, limit }) => {
-                tracing::warn!(size, limit, "the server sent an oversized message; skipped");
+        let bytes = match read {
+            Read::Message(b) => b,
+            Read::Skip => continue,
+            Read::Failed(id, error) => {
+                deliver(inner, &id, Err(error));
                 continue;
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "reading from the server failed");
-                break;
-            }
+            Read::End => break,
         };
         let message = match jsonrpc::parse(&bytes) {
             Ok(m) => m,
@@ -1087,7 +1260,12 @@ fn subscription_id(n: &Notification) -> Option<RequestId> {
 
 fn deliver(inner: &Inner, id: &RequestId, answer: Answer) {
     // The final result of a listen stream ends it.
-    if let Some(tx) = inner.listeners.lock().ok().and_then(|mut l| l.remove(id)) {
+    if let Some(tx) = inner
+        .listeners
+        .lock()
+        .ok()
+        .and_then(|mut l| if l.is_empty() { None } else { l.remove(id) })
+    {
         drop(tx);
         return;
     }
@@ -1249,5 +1427,120 @@ impl Drop for Subscription {
                 let _ = self.client.inner.out.try_send(bytes);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A client over an in-memory pipe nobody answers (enough to encode requests).
+    fn client() -> Client {
+        let (framed, _other_end) = mcp_transport::duplex(1 << 20);
+        Client::start(framed, ClientOptions::default(), None)
+    }
+
+    fn parse(raw: &RawValue) -> Value {
+        serde_json::from_str(raw.get()).expect("valid JSON")
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn legacy_params_are_sent_as_serialized() {
+        let client = client();
+        let params = CallToolRequestParams {
+            name: "echo".into(),
+            arguments: Some(serde_json::Map::from_iter([(
+                "text".into(),
+                json!("_meta"),
+            )])),
+            ..CallToolRequestParams::default()
+        };
+        let raw = client
+            .encode_params(&params, ProtocolVersion::LATEST_LEGACY, None)
+            .unwrap();
+        assert_eq!(
+            parse(&raw),
+            json!({"name": "echo", "arguments": {"text": "_meta"}})
+        );
+        let id = RequestId::Number(7);
+        let raw = client
+            .encode_params(&json!({}), ProtocolVersion::LATEST_LEGACY, Some(&id))
+            .unwrap();
+        assert_eq!(parse(&raw), json!({"_meta": {"progressToken": 7}}));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn modern_params_get_the_meta_members_spliced_or_merged() {
+        let client = client();
+        let version = ProtocolVersion::LATEST;
+        let caps = serde_json::to_value(mcp_protocol::ForRevision::new(
+            &client.inner.options.handlers.capabilities(),
+            version,
+        ))
+        .unwrap();
+        let info = serde_json::to_value(&client.inner.options.client_info).unwrap();
+        let expected_meta = |extra: &[(&str, Value)]| {
+            let mut meta = serde_json::Map::new();
+            meta.insert(
+                mcp_protocol::meta::key::PROTOCOL_VERSION.into(),
+                json!(version.as_str()),
+            );
+            meta.insert(
+                mcp_protocol::meta::key::CLIENT_CAPABILITIES.into(),
+                caps.clone(),
+            );
+            meta.insert(mcp_protocol::meta::key::CLIENT_INFO.into(), info.clone());
+            for (k, v) in extra {
+                meta.insert((*k).to_owned(), v.clone());
+            }
+            Value::Object(meta)
+        };
+
+        // Empty params: only `_meta`.
+        let raw = client.encode_params(&json!({}), version, None).unwrap();
+        assert_eq!(parse(&raw), json!({"_meta": expected_meta(&[])}));
+
+        // Params without `_meta`: spliced in front, progress token included.
+        let id = RequestId::Number(3);
+        let raw = client
+            .encode_params(&json!({"name": "echo"}), version, Some(&id))
+            .unwrap();
+        assert_eq!(
+            parse(&raw),
+            json!({"name": "echo", "_meta": expected_meta(&[("progressToken", json!(3))])})
+        );
+
+        // Params with their own `_meta`: merged, their members kept.
+        let raw = client
+            .encode_params(&json!({"name": "echo", "_meta": {"k": 1}}), version, None)
+            .unwrap();
+        assert_eq!(
+            parse(&raw),
+            json!({"name": "echo", "_meta": expected_meta(&[("k", json!(1))])})
+        );
+
+        // `"_meta"` inside a value takes the merging path, with the same result.
+        let raw = client
+            .encode_params(&json!({"text": "_meta"}), version, None)
+            .unwrap();
+        assert_eq!(
+            parse(&raw),
+            json!({"text": "_meta", "_meta": expected_meta(&[])})
+        );
+
+        // The members are cached per revision.
+        let first = client.modern_meta(version).unwrap();
+        assert!(Arc::ptr_eq(&first, &client.modern_meta(version).unwrap()));
+    }
+
+    #[test]
+    fn result_kind_reads_only_the_result_type() {
+        let kind: ResultKind<'_> = serde_json::from_str(
+            r#"{"content":[{"type":"text","text":"x"}],"resultType":"input_required"}"#,
+        )
+        .unwrap();
+        assert_eq!(kind.result_type.as_deref(), Some("input_required"));
+        let kind: ResultKind<'_> = serde_json::from_str(r#"{"content":[]}"#).unwrap();
+        assert_eq!(kind.result_type, None);
     }
 }

@@ -22,6 +22,12 @@ pub enum ErrorKind {
     Protocol,
     /// The server failed internally.
     Server,
+    /// The server wants credentials (HTTP 401).
+    Authentication,
+    /// The credentials do not allow this (HTTP 403).
+    Authorization,
+    /// Too many requests (HTTP 429).
+    RateLimited,
 }
 
 /// An error from a client call.
@@ -48,6 +54,9 @@ pub enum ClientError {
     /// No protocol revision in common.
     #[error("incompatible server: {0}")]
     Incompatible(String),
+    /// An HTTP exchange gave no JSON-RPC answer (an error status, an oversized body, ...).
+    #[error("http: {0}")]
+    Http(mcp_transport::http_client::HttpError),
     /// The server kept asking for input past the configured number of rounds.
     #[error("the server asked for input {0} times; giving up")]
     TooManyInputRounds(usize),
@@ -75,12 +84,26 @@ impl ClientError {
             Self::Protocol(_) | Self::Incompatible(_) | Self::TooManyInputRounds(_) => {
                 ErrorKind::Protocol
             }
+            Self::Http(e) => match e.status() {
+                Some(401) => ErrorKind::Authentication,
+                Some(403) => ErrorKind::Authorization,
+                Some(429) => ErrorKind::RateLimited,
+                Some(408) => ErrorKind::Timeout,
+                Some(s) if s >= 500 => ErrorKind::Server,
+                Some(_) => ErrorKind::Protocol,
+                None if e.is_retryable() => ErrorKind::Transport,
+                None => ErrorKind::Protocol,
+            },
         }
     }
 
-    /// Whether trying again may succeed: transport failures and timeouts.
+    /// Whether trying again may succeed: transport failures and timeouts (over HTTP also 429 and
+    /// 5xx).
     pub fn is_retryable(&self) -> bool {
-        matches!(self.kind(), ErrorKind::Transport | ErrorKind::Timeout)
+        match self {
+            Self::Http(e) => e.is_retryable(),
+            _ => matches!(self.kind(), ErrorKind::Transport | ErrorKind::Timeout),
+        }
     }
 
     /// The JSON-RPC code, for server errors.

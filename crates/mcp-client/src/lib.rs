@@ -1,5 +1,6 @@
 //! A dual-era MCP client: connects to any MCP server, legacy (`initialize`, up to 2025-11-25) or
-//! modern (stateless 2026-07-28), over any framed transport or as a child process.
+//! modern (stateless 2026-07-28), over Streamable HTTP ([`Client::connect_http`]), over any framed
+//! transport, or as a child process.
 //!
 //! Connecting probes `server/discover`; on any answer that is not a modern one, or on silence,
 //! it falls back to `initialize`. Many requests may be in flight at once; each has a timeout;
@@ -27,6 +28,7 @@ mod client;
 pub mod config;
 mod error;
 mod handlers;
+mod http;
 
 pub use client::{
     CallOptions, Client, ClientOptions, EraPreference, ServerSession, StructuredCheck,
@@ -34,3 +36,4 @@ pub use client::{
 };
 pub use error::{ClientError, ErrorKind};
 pub use handlers::Handlers;
+pub use mcp_transport::http_client::{Credentials, HttpClientOptions, HttpError};

@@ -167,6 +167,8 @@ pub struct SseParser {
     data: String,
     event_type: String,
     last_id: String,
+    /// The last event id as of the last complete event: only a dispatched event moves it.
+    committed_id: String,
     retry: Option<u64>,
     ready: VecDeque<ReceivedEvent>,
 }
@@ -182,6 +184,7 @@ impl SseParser {
             data: String::new(),
             event_type: String::new(),
             last_id: String::new(),
+            committed_id: String::new(),
             retry: None,
             ready: VecDeque::new(),
         }
@@ -290,6 +293,9 @@ impl SseParser {
     }
 
     fn dispatch(&mut self) {
+        // An event that ended (even one without data) makes its id the one to resume after;
+        // an event cut off before its blank line does not.
+        self.committed_id.clone_from(&self.last_id);
         if self.data.is_empty() {
             self.event_type.clear();
             return;
@@ -312,10 +318,11 @@ impl SseParser {
         self.ready.pop_front()
     }
 
-    /// The last event id the stream set, even by an event that carried no data (such as the
-    /// priming event of SEP-1699): what to send as `Last-Event-ID` when reconnecting.
+    /// The id of the last complete event, even one that carried no data (such as the priming
+    /// event of SEP-1699): what to send as `Last-Event-ID` when reconnecting. The id of an event
+    /// the stream cut off before its end is not counted, so that event is sent again.
     pub fn last_event_id(&self) -> Option<&str> {
-        (!self.last_id.is_empty()).then_some(self.last_id.as_str())
+        (!self.committed_id.is_empty()).then_some(self.committed_id.as_str())
     }
 
     /// The reconnection delay the stream last asked for, in milliseconds.
@@ -498,5 +505,15 @@ mod tests {
         // Many short data lines add up.
         let r = (0..10).try_for_each(|_| p.push(b"data: abcd\n"));
         assert!(r.is_err());
+    }
+
+    #[test]
+    fn an_event_cut_off_before_its_end_does_not_move_the_resume_point() {
+        let mut p = SseParser::new(1024);
+        p.push(b"id: 1\ndata: one\n\nid: 2\ndata: tw").unwrap();
+        assert_eq!(p.next_event().map(|e| e.data), Some("one".to_owned()));
+        assert_eq!(p.last_event_id(), Some("1"));
+        p.push(b"o\n\n").unwrap();
+        assert_eq!(p.last_event_id(), Some("2"));
     }
 }

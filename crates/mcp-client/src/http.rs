@@ -1,0 +1,98 @@
+//! The client over Streamable HTTP ([`Client::connect_http`]).
+//!
+//! The transport (`mcp_transport::http_client`) POSTs each message; this module plugs it into
+//! the client and turns its failures into [`ClientError`]s. On HTTP the client also keeps the
+//! `x-mcp-header` arguments of every listed tool, so that `tools/call` mirrors them into
+//! `Mcp-Param-*` headers, and drops from `tools/list` the tools whose annotations are invalid,
+//! as the spec requires of clients on Streamable HTTP.
+
+use mcp_protocol::types::Tool;
+use mcp_transport::http_client::{self, HttpClientOptions, HttpError, HttpHandle, ToolHeaders};
+use tokio::sync::mpsc;
+
+use crate::client::Source;
+use crate::{Client, ClientError, ClientOptions};
+
+/// The client's side of a running HTTP transport.
+#[derive(Debug)]
+pub(crate) struct HttpLink {
+    pub(crate) handle: HttpHandle,
+    tool_headers: ToolHeaders,
+}
+
+impl Client {
+    /// Connects to the MCP endpoint at `url` (for example `http://127.0.0.1:8080/mcp`) over
+    /// Streamable HTTP and settles the era: `server/discover` first, then the legacy
+    /// `initialize` on any answer that is not a modern one.
+    ///
+    /// ```no_run
+    /// use mcp_client::{Client, ClientOptions, HttpClientOptions};
+    ///
+    /// # async fn demo() -> Result<(), mcp_client::ClientError> {
+    /// let client = Client::connect_http(
+    ///     "http://127.0.0.1:8080/mcp",
+    ///     ClientOptions::default(),
+    ///     HttpClientOptions::default(),
+    /// )
+    /// .await?;
+    /// println!("{:?}", client.session().map(|s| s.era()));
+    /// client.close().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect_http(
+        url: &str,
+        options: ClientOptions,
+        http: HttpClientOptions,
+    ) -> Result<Self, ClientError> {
+        let tool_headers = http.tool_headers.clone();
+        let (out, outgoing) = mpsc::channel(1024);
+        let (incoming, handle) = http_client::spawn(url, http, outgoing).map_err(client_error)?;
+        let link = HttpLink {
+            handle,
+            tool_headers,
+        };
+        let client = Self::start_with(out, Source::Http(incoming), options, None, Some(link));
+        if let Err(e) = client.handshake().await {
+            client.close().await;
+            return Err(e);
+        }
+        Ok(client)
+    }
+
+    /// The legacy session id the server gave over HTTP, if any.
+    pub fn http_session_id(&self) -> Option<String> {
+        self.inner.http.as_ref().and_then(|h| h.handle.session_id())
+    }
+
+    /// On HTTP: records each tool's `x-mcp-header` arguments for `tools/call`, and drops the
+    /// tools whose annotations are invalid (with a warning). Elsewhere the annotations mean
+    /// nothing and every tool is kept.
+    pub(crate) fn remember_header_params(&self, tools: &mut Vec<Tool>) {
+        let Some(link) = &self.inner.http else {
+            return;
+        };
+        tools.retain(|tool| match mcp_protocol::headers::tool_header_params(tool) {
+            Ok(params) => {
+                link.tool_headers.set(&tool.name, params);
+                true
+            }
+            Err(e) => {
+                tracing::warn!(tool = %tool.name, error = %e, "dropping a tool with an invalid x-mcp-header annotation");
+                link.tool_headers.set(&tool.name, Vec::new());
+                false
+            }
+        });
+    }
+}
+
+/// A transport failure as the caller sees it: connection failures and broken streams are
+/// [`ClientError::Transport`] (retryable) as on every transport; HTTP statuses and the rest keep
+/// their detail in [`ClientError::Http`].
+pub(crate) fn client_error(e: HttpError) -> ClientError {
+    match e {
+        HttpError::Connect(m) => ClientError::Transport(format!("could not reach the server: {m}")),
+        HttpError::StreamEnded => ClientError::Transport(e.to_string()),
+        other => ClientError::Http(other),
+    }
+}

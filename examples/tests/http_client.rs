@@ -1,0 +1,356 @@
+//! `mcp-client` over Streamable HTTP: our example server (`example-server --http`) in both eras,
+//! a stream cut mid-way and resumed with nothing lost, a session the server forgot re-opened
+//! without the caller noticing, and `server-everything` in its `streamableHttp` mode through the
+//! fallback from the modern probe to the legacy handshake.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{options, text};
+use mcp_client::{CallOptions, Client, ClientError, EraPreference, HttpClientOptions};
+use mcp_protocol::Era;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The example server on a free loopback port; killed on drop.
+struct HttpServer {
+    child: Child,
+    url: String,
+}
+
+impl HttpServer {
+    fn start() -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_example-server"))
+            .args(["--http", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start example-server --http");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the server prints its URL");
+        let url = line.trim().to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
+        Self { child, url }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn connect(url: &str, era: EraPreference) -> Client {
+    Client::connect_http(url, options(era), HttpClientOptions::default())
+        .await
+        .expect("connect over HTTP")
+}
+
+#[tokio::test]
+async fn our_http_server_in_the_modern_era() {
+    let server = HttpServer::start();
+    let client = connect(&server.url, EraPreference::Auto).await;
+    common::exercise(&client, Era::Modern).await;
+    client.close().await;
+}
+
+#[tokio::test]
+async fn our_http_server_in_the_legacy_era() {
+    let server = HttpServer::start();
+    let client = connect(&server.url, EraPreference::Legacy).await;
+    assert!(client.http_session_id().is_some(), "a legacy session id");
+    // Server-to-client requests (elicitation, sampling, roots) travel on the POST's event
+    // stream and their answers as POSTs: `exercise` checks all three.
+    common::exercise(&client, Era::Legacy).await;
+    client.close().await;
+}
+
+#[tokio::test]
+async fn unreachable_server_is_a_typed_transport_error() {
+    // A port nobody listens on: bind one, learn it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let err = Client::connect_http(
+        &url,
+        options(EraPreference::Legacy),
+        HttpClientOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, ClientError::Transport(_)) && err.is_retryable(),
+        "{err:?}"
+    );
+}
+
+/// A loopback TCP proxy in front of `upstream` that, once, cuts the first connection whose
+/// answer carries `marker` after forwarding `cut_after` bytes of it.
+struct CuttingProxy {
+    url: String,
+    cuts: Arc<AtomicUsize>,
+}
+
+impl CuttingProxy {
+    async fn start(upstream: &str, marker: &'static [u8], cut_after: usize) -> Self {
+        let target = upstream
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+        let cuts = Arc::new(AtomicUsize::new(0));
+        let armed = Arc::new(AtomicBool::new(true));
+        let counter = cuts.clone();
+        tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                let armed = armed.clone();
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let Ok(outbound) = TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    let _ = inbound.set_nodelay(true);
+                    let (mut ci, mut co) = inbound.into_split();
+                    let (mut si, mut so) = outbound.into_split();
+                    let up = tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut ci, &mut so).await;
+                    });
+                    // Downstream: watch for the marker; once seen on an armed proxy, forward
+                    // `cut_after` more bytes and drop both sides.
+                    let mut buf = vec![0u8; 16 * 1024];
+                    let mut seen: Vec<u8> = Vec::new();
+                    let mut budget: Option<usize> = None;
+                    loop {
+                        let n = match si.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        let mut chunk = &buf[..n];
+                        if budget.is_none() {
+                            seen.extend_from_slice(chunk);
+                            if seen.windows(marker.len()).any(|w| w == marker)
+                                && armed.swap(false, Ordering::SeqCst)
+                            {
+                                budget = Some(cut_after);
+                            }
+                            if seen.len() > 64 * 1024 {
+                                seen.drain(..32 * 1024);
+                            }
+                        }
+                        if let Some(left) = budget {
+                            let take = left.min(chunk.len());
+                            chunk = &chunk[..take];
+                            budget = Some(left - take);
+                        }
+                        if co.write_all(chunk).await.is_err() {
+                            break;
+                        }
+                        if budget == Some(0) {
+                            counter.fetch_add(1, Ordering::SeqCst);
+                            break;
+                        }
+                    }
+                    up.abort();
+                });
+            }
+        });
+        Self { url, cuts }
+    }
+}
+
+#[tokio::test]
+async fn a_stream_cut_mid_way_is_resumed_and_nothing_is_lost() {
+    let server = HttpServer::start();
+    // Cut the answer of the `slow_count` call a little after its third progress event.
+    let proxy = CuttingProxy::start(&server.url, b"step 3", 40).await;
+    let client = connect(&proxy.url, EraPreference::Legacy).await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let opts = CallOptions {
+        progress: Some(Box::new(move |p| sink.lock().unwrap().push(p.progress))),
+        ..CallOptions::default()
+    };
+    let steps = 12;
+    let r = client
+        .call_tool_with("slow_count", json!({"steps": steps, "delay_ms": 40}), &opts)
+        .await
+        .expect("the call survives the cut");
+    assert_eq!(text(&r), format!("counted to {steps}"));
+    assert_eq!(proxy.cuts.load(Ordering::SeqCst), 1, "the proxy cut once");
+    let got = seen.lock().unwrap().clone();
+    let want: Vec<f64> = (1..=steps).map(f64::from).collect();
+    assert_eq!(got, want, "every progress event exactly once, in order");
+    client.close().await;
+}
+
+#[tokio::test]
+async fn a_forgotten_session_is_reopened_without_the_caller_noticing() {
+    let server = HttpServer::start();
+    let client = connect(&server.url, EraPreference::Legacy).await;
+    let first = client.http_session_id().expect("a session");
+    // End the session behind the client's back, as a restarted server would.
+    end_session(&server.url, &first).await;
+    let r = client
+        .call_tool("echo", json!({"text": "still here"}))
+        .await
+        .expect("the call goes through on a new session");
+    assert_eq!(text(&r), "still here");
+    let second = client.http_session_id().expect("a new session");
+    assert_ne!(first, second);
+    client.close().await;
+}
+
+/// `DELETE`s a session with a bare HTTP/1.1 request.
+async fn end_session(url: &str, session: &str) {
+    let authority = url.trim_start_matches("http://").split('/').next().unwrap();
+    let mut s = TcpStream::connect(authority).await.unwrap();
+    let req = format!(
+        "DELETE /mcp HTTP/1.1\r\nHost: {authority}\r\nMcp-Session-Id: {session}\r\n\
+         MCP-Protocol-Version: 2025-11-25\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).await.unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.1 204"),
+        "{answer}"
+    );
+}
+
+fn peers() -> Option<HashMap<String, String>> {
+    let path = std::env::var_os("MCP_PEERS_ENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/peers/peers.env"));
+    match std::fs::read_to_string(&path) {
+        Ok(t) => Some(
+            t.lines()
+                .filter(|l| !l.starts_with('#'))
+                .filter_map(|l| l.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        ),
+        Err(_) if std::env::var_os("MCP_REQUIRE_PEERS").is_some() => {
+            panic!("{} missing (MCP_REQUIRE_PEERS is set)", path.display())
+        }
+        Err(_) => {
+            eprintln!(
+                "NOTE: server-everything HTTP test did NOT run: {} not found (run `cargo xtask peers`)",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+/// `server-everything` in `streamableHttp` mode, kept on loopback by a preload that pins every
+/// `listen` to 127.0.0.1 (it binds all interfaces otherwise); killed on drop.
+struct Everything {
+    child: Child,
+    url: String,
+}
+
+impl Everything {
+    fn start(peers: &HashMap<String, String>) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let preload =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/peers/loopback-only.cjs");
+        let mut child = Command::new(&peers["NODE22"])
+            .arg("--require")
+            .arg(preload)
+            .arg(&peers["SERVER_EVERYTHING"])
+            .arg("streamableHttp")
+            .env("PORT", port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start server-everything");
+        let url = format!("http://127.0.0.1:{port}/mcp");
+        // Wait until it accepts connections (bounded: Node takes a few seconds on a busy machine).
+        for _ in 0..300 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Self { child, url };
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("server-everything did not listen on {url}");
+    }
+}
+
+impl Drop for Everything {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn server_everything_over_streamable_http_falls_back_to_legacy() {
+    let Some(peers) = peers() else { return };
+    let server = Everything::start(&peers);
+    let client = connect(&server.url, EraPreference::Auto).await;
+    let session = client.session().unwrap();
+    assert_eq!(
+        session.era(),
+        Era::Legacy,
+        "server-everything is legacy only"
+    );
+    let tools = client.list_tools().await.unwrap();
+    assert!(tools.iter().any(|t| t.name == "echo"), "{tools:?}");
+    let echoed = client
+        .call_tool("echo", json!({"message": "over http"}))
+        .await
+        .unwrap();
+    assert!(text(&echoed).contains("over http"), "{echoed:?}");
+    let sum = client
+        .call_tool("get-sum", json!({"a": 2, "b": 40}))
+        .await
+        .unwrap();
+    assert!(text(&sum).contains("42"), "{sum:?}");
+    // Progress notifications arrive on the POST's event stream.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let opts = CallOptions {
+        progress: Some(Box::new(move |p| sink.lock().unwrap().push(p.progress))),
+        ..CallOptions::default()
+    };
+    client
+        .call_tool_with(
+            "trigger-long-running-operation",
+            json!({"duration": 1, "steps": 4}),
+            &opts,
+        )
+        .await
+        .unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 4);
+    let resources = client.list_resources().await.unwrap();
+    assert!(!resources.is_empty());
+    client.close().await;
+    println!(
+        "server-everything streamableHttp auto->legacy tools/list tools/call progress resources/list passed"
+    );
+}
