@@ -3,7 +3,9 @@
 //!
 //! Run: `cargo run -p mcp-examples --bin example-server` (then speak MCP on stdin), or point any
 //! MCP client at that command. With `--http 127.0.0.1:8080` it serves `http://127.0.0.1:8080/mcp`
-//! instead and prints that URL on stdout once listening (port 0 picks a free port).
+//! instead and prints that URL on stdout once listening (port 0 picks a free port). Adding `--ws`
+//! (`--http 127.0.0.1:8080 --ws`) serves MCP over WebSocket at `ws://127.0.0.1:8080/ws` too, on
+//! the same port, and prints that URL on a second line.
 
 #[path = "example_routes.rs"]
 mod example_routes;
@@ -28,14 +30,19 @@ pub(crate) async fn serve_stdio() -> std::io::Result<()> {
     server().serve_stdio().await
 }
 
-/// Serves the example routes over Streamable HTTP at `http://ADDR/mcp` until the process is
-/// stopped.
-async fn serve_http(addr: &str) -> std::io::Result<()> {
+/// Serves the example routes over Streamable HTTP at `http://ADDR/mcp` (and, with `ws`, over
+/// WebSocket at `ws://ADDR/ws`) until the process is stopped.
+async fn serve_http(addr: &str, ws: bool) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("http://{}/mcp", listener.local_addr()?);
-    server()
-        .serve_http(listener, mcp_server::http::HttpOptions::default())
-        .await
+    let local = listener.local_addr()?;
+    println!("http://{local}/mcp");
+    let mut options = mcp_server::http::HttpOptions::default();
+    if ws {
+        let ws = mcp_server::http::WsOptions::default();
+        println!("ws://{local}{}", ws.path);
+        options.websocket = Some(ws);
+    }
+    server().serve_http(listener, options).await
 }
 
 #[tokio::main]
@@ -47,10 +54,11 @@ async fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
         [] => serve_stdio().await,
-        [flag, addr] if flag == "--http" => serve_http(addr).await,
+        [flag, addr] if flag == "--http" => serve_http(addr, false).await,
+        [flag, addr, ws] if flag == "--http" && ws == "--ws" => serve_http(addr, true).await,
         _ => Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
-            "usage: example-server [--http ADDR]",
+            "usage: example-server [--http ADDR [--ws]]",
         )),
     }
 }

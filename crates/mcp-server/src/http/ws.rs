@@ -128,6 +128,10 @@ impl WsState {
 const INBOUND_CAPACITY: usize = 16;
 /// Messages written before one flush.
 const WRITE_BATCH: usize = 64;
+/// After refusing an oversized message: the most of it read and dropped before closing...
+const DISCARD_LIMIT: usize = 64 << 20;
+/// ... and how long the peer may pause sending before it is taken to be done.
+const QUIET: Duration = Duration::from_millis(200);
 
 fn plain(status: StatusCode, message: &str) -> Response {
     rpc_error(status, code::INVALID_REQUEST, message)
@@ -302,13 +306,17 @@ async fn serve_socket(
                 code,
                 reason: reason.into(),
             };
-            if timeout(
+            let sent = timeout(
                 options.write_timeout,
                 socket.send(Message::Close(Some(frame))),
             )
             .await
-            .is_ok_and(|r| r.is_ok())
-            {
+            .is_ok_and(|r| r.is_ok());
+            if sent && code == CloseCode::Size {
+                // The rest of the oversized message is still arriving: closing with it unread
+                // would reset the connection before the peer reads the close frame.
+                discard_input(socket.get_mut(), options.close_timeout).await;
+            } else if sent {
                 // Wait (bounded) for the peer's close frame; anything else is dropped.
                 let _ = timeout(options.close_timeout, async {
                     while let Some(Ok(_)) = socket.next().await {}
@@ -328,6 +336,21 @@ async fn serve_socket(
         tracing::warn!(error = %e, "a WebSocket connection's server task failed");
     }
     drop(permit);
+}
+
+/// Reads and drops what the peer still sends, until it stops for a moment, closes, `limit`
+/// passes or [`DISCARD_LIMIT`] bytes are dropped.
+async fn discard_input(stream: &mut TokioIo<hyper::upgrade::Upgraded>, limit: Duration) {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut dropped = 0usize;
+    let deadline = Instant::now() + limit;
+    while dropped < DISCARD_LIMIT && Instant::now() < deadline {
+        match timeout(QUIET, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => dropped += n,
+            _ => break,
+        }
+    }
 }
 
 /// Waits for a slot in the server's inbound channel, or forever when reading has stopped.
