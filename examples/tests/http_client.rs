@@ -77,6 +77,37 @@ async fn our_http_server_in_the_legacy_era() {
 }
 
 #[tokio::test]
+async fn our_2024_11_05_http_sse_endpoint_directly_and_by_fallback() {
+    let server = HttpServer::start();
+    let sse_url = server.url.replace("/mcp", "/sse");
+    // Directly: the event stream names the endpoint to POST to; answers, and the server's own
+    // requests (elicitation, sampling, roots), come back on the stream.
+    let client = Client::connect_sse(
+        &sse_url,
+        options(EraPreference::Auto),
+        HttpClientOptions::default(),
+    )
+    .await
+    .expect("connect over HTTP+SSE");
+    common::exercise(&client, Era::Legacy).await;
+    client.close().await;
+    // By fallback: Streamable HTTP at the stream's URL is refused (405), so the client steps
+    // back to HTTP+SSE as the spec says.
+    let client = connect(&sse_url, EraPreference::Auto).await;
+    assert_eq!(client.session().unwrap().era(), Era::Legacy);
+    let r = client
+        .call_tool("echo", json!({"text": "old"}))
+        .await
+        .unwrap();
+    assert_eq!(text(&r), "old");
+    assert!(
+        client.http_session_id().is_none(),
+        "no Streamable HTTP session"
+    );
+    client.close().await;
+}
+
+#[tokio::test]
 async fn unreachable_server_is_a_typed_transport_error() {
     // A port nobody listens on: bind one, learn it, close it.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -218,6 +249,90 @@ async fn a_forgotten_session_is_reopened_without_the_caller_noticing() {
     client.close().await;
 }
 
+/// Sends one bare HTTP/1.1 request and returns the status code.
+async fn status_of(url: &str, head: &str, body: &str) -> u16 {
+    let authority = url.trim_start_matches("http://").split('/').next().unwrap();
+    let mut s = TcpStream::connect(authority).await.unwrap();
+    let req = format!(
+        "{head}\r\nHost: {authority}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 256];
+    // The status line is all we need; an SSE answer would never end.
+    while !answer.windows(2).any(|w| w == b"\r\n") {
+        let n = s.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let line = String::from_utf8_lossy(&answer);
+    line.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn the_http_sse_endpoints_refuse_bad_input() {
+    let server = HttpServer::start();
+    let messages = server.url.replace("/mcp", "/messages");
+    let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+    let json = "Content-Type: application/json";
+    assert_eq!(
+        status_of(
+            &messages,
+            &format!("POST /messages HTTP/1.1\r\n{json}"),
+            ping
+        )
+        .await,
+        400,
+        "no sessionId"
+    );
+    assert_eq!(
+        status_of(
+            &messages,
+            &format!("POST /messages?sessionId=00ff HTTP/1.1\r\n{json}"),
+            ping
+        )
+        .await,
+        404,
+        "unknown session"
+    );
+    assert_eq!(
+        status_of(
+            &messages,
+            "POST /messages?sessionId=00ff HTTP/1.1\r\nContent-Type: text/plain",
+            ping
+        )
+        .await,
+        415,
+        "not JSON"
+    );
+    assert_eq!(
+        status_of(
+            &messages,
+            "GET /sse HTTP/1.1\r\nAccept: text/event-stream\r\nOrigin: http://evil.example.com",
+            ""
+        )
+        .await,
+        403,
+        "foreign Origin"
+    );
+    assert_eq!(
+        status_of(
+            &messages,
+            "GET /sse HTTP/1.1\r\nAccept: text/event-stream",
+            ""
+        )
+        .await,
+        200,
+        "a good stream opens"
+    );
+}
+
 /// `DELETE`s a session with a bare HTTP/1.1 request.
 async fn end_session(url: &str, session: &str) {
     let authority = url.trim_start_matches("http://").split('/').next().unwrap();
@@ -269,6 +384,10 @@ struct Everything {
 
 impl Everything {
     fn start(peers: &HashMap<String, String>) -> Self {
+        Self::start_mode(peers, "streamableHttp", "/mcp")
+    }
+
+    fn start_mode(peers: &HashMap<String, String>, mode: &str, path: &str) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -280,14 +399,14 @@ impl Everything {
             .arg("--require")
             .arg(preload)
             .arg(&peers["SERVER_EVERYTHING"])
-            .arg("streamableHttp")
+            .arg(mode)
             .env("PORT", port.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start server-everything");
-        let url = format!("http://127.0.0.1:{port}/mcp");
+        let url = format!("http://127.0.0.1:{port}{path}");
         // Wait until it accepts connections (bounded: Node takes a few seconds on a busy machine).
         for _ in 0..300 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -353,4 +472,25 @@ async fn server_everything_over_streamable_http_falls_back_to_legacy() {
     println!(
         "server-everything streamableHttp auto->legacy tools/list tools/call progress resources/list passed"
     );
+}
+
+#[tokio::test]
+async fn server_everything_over_http_sse_through_the_fallback() {
+    let Some(peers) = peers() else { return };
+    let server = Everything::start_mode(&peers, "sse", "/sse");
+    let client = connect(&server.url, EraPreference::Auto).await;
+    assert_eq!(client.session().unwrap().era(), Era::Legacy);
+    let echoed = client
+        .call_tool("echo", json!({"message": "over sse"}))
+        .await
+        .unwrap();
+    assert!(text(&echoed).contains("over sse"), "{echoed:?}");
+    let sum = client
+        .call_tool("get-sum", json!({"a": 1, "b": 2}))
+        .await
+        .unwrap();
+    assert!(text(&sum).contains('3'), "{sum:?}");
+    assert!(!client.list_prompts().await.unwrap().is_empty());
+    client.close().await;
+    println!("server-everything sse auto->legacy(http+sse) tools/call prompts/list passed");
 }

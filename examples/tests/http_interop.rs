@@ -175,6 +175,21 @@ fn typescript_sdk_streamable_http_client() {
 }
 
 #[test]
+fn typescript_sdk_sse_client_on_the_2024_11_05_transport() {
+    let Some(p) = peers() else { return };
+    let server = HttpServer::start();
+    let sse_url = server.url.replace("/mcp", "/sse");
+    let mut cmd = Command::new(&p["NODE22"]);
+    cmd.arg(fixture("ts-client.mjs"))
+        .env("NPM_MODULES", &p["NPM_MODULES"])
+        .args(OPS)
+        .args(["--sse", &sse_url]);
+    let by_op = check(&run(&mut cmd, "ts-client sse"), "typescript sdk http+sse");
+    // The SSE transport carries whatever the client asks for in `initialize`.
+    assert_eq!(by_op["server-info"]["protocolVersion"], "2025-11-25");
+}
+
+#[test]
 fn python_sdk_http_client_in_every_mode() {
     let Some(p) = peers() else { return };
     let server = HttpServer::start();

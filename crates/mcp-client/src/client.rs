@@ -1190,6 +1190,10 @@ impl Source {
                 Some(mcp_transport::http_client::Inbound::Failed { id, error }) => {
                     Read::Failed(id, crate::http::client_error(error))
                 }
+                Some(mcp_transport::http_client::Inbound::Closed(error)) => {
+                    tracing::warn!(%error, "the HTTP transport ended");
+                    Read::End
+                }
             },
         }
     }

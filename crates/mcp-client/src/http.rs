@@ -47,10 +47,65 @@ impl Client {
     ) -> Result<Self, ClientError> {
         let tool_headers = http.tool_headers.clone();
         let (out, outgoing) = mpsc::channel(1024);
-        let (incoming, handle) = http_client::spawn(url, http, outgoing).map_err(client_error)?;
+        let (incoming, handle) =
+            http_client::spawn(url, http.clone(), outgoing).map_err(client_error)?;
         let link = HttpLink {
             handle,
             tool_headers,
+        };
+        let client = Self::start_with(
+            out,
+            Source::Http(incoming),
+            options.clone(),
+            None,
+            Some(link),
+        );
+        match client.handshake().await {
+            Ok(()) => Ok(client),
+            Err(e) => {
+                client.close().await;
+                // The spec's last step back: a POST refused with 400, 404 or 405 (and no
+                // JSON-RPC error) means a server of the 2024-11-05 HTTP+SSE transport.
+                let old_transport = matches!(&e, ClientError::Http(h) if matches!(h.status(), Some(400 | 404 | 405)))
+                    && options.era != crate::EraPreference::Modern;
+                if !old_transport {
+                    return Err(e);
+                }
+                tracing::debug!(error = %e, "Streamable HTTP refused; trying HTTP+SSE");
+                Self::connect_sse(url, options, http).await.map_err(|sse| {
+                    ClientError::Transport(format!(
+                        "neither Streamable HTTP ({e}) nor HTTP+SSE ({sse}) worked at {url}"
+                    ))
+                })
+            }
+        }
+    }
+
+    /// Connects with the 2024-11-05 HTTP+SSE transport: `url` is the server's event-stream URL
+    /// (often `.../sse`). Only the legacy era exists on this transport. [`Client::connect_http`]
+    /// falls back to it by itself when a server refuses Streamable HTTP.
+    pub async fn connect_sse(
+        url: &str,
+        options: ClientOptions,
+        http: HttpClientOptions,
+    ) -> Result<Self, ClientError> {
+        if options.era == crate::EraPreference::Modern {
+            return Err(ClientError::Incompatible(
+                "HTTP+SSE carries only the legacy era".into(),
+            ));
+        }
+        let tool_headers = http.tool_headers.clone();
+        let (out, outgoing) = mpsc::channel(1024);
+        let (incoming, handle) = http_client::connect_sse(url, http, outgoing)
+            .await
+            .map_err(client_error)?;
+        let link = HttpLink {
+            handle,
+            tool_headers,
+        };
+        let options = ClientOptions {
+            era: crate::EraPreference::Legacy,
+            ..options
         };
         let client = Self::start_with(out, Source::Http(incoming), options, None, Some(link));
         if let Err(e) = client.handshake().await {

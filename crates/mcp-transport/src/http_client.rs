@@ -224,6 +224,9 @@ pub enum Inbound {
         /// Why.
         error: HttpError,
     },
+    /// The transport ended for good (the HTTP+SSE event stream closed): every request still
+    /// waiting has lost its answer.
+    Closed(HttpError),
 }
 
 /// A handle on a running transport.
@@ -277,6 +280,171 @@ pub fn spawn(
     options: HttpClientOptions,
     outgoing: mpsc::Receiver<Vec<u8>>,
 ) -> Result<(mpsc::Receiver<Inbound>, HttpHandle), HttpError> {
+    let (shared, rx) = build(url, options)?;
+    tokio::spawn(dispatch(shared.clone(), outgoing));
+    Ok((rx, HttpHandle { shared }))
+}
+
+/// Connects with the 2024-11-05 HTTP+SSE transport, for servers that predate Streamable HTTP:
+/// GETs the event stream at `url`, waits (up to the connect timeout) for its `endpoint` event,
+/// then POSTs every outgoing message, in order, to that endpoint (which must be on the same
+/// origin: a stream naming another host is refused). What the server sends arrives as
+/// `message` events on the stream; when the stream ends the receiver yields
+/// [`Inbound::Closed`].
+pub async fn connect_sse(
+    url: &str,
+    options: HttpClientOptions,
+    outgoing: mpsc::Receiver<Vec<u8>>,
+) -> Result<(mpsc::Receiver<Inbound>, HttpHandle), HttpError> {
+    let (mut shared, rx) = build(url, options)?;
+    let arc = Arc::get_mut(&mut shared).ok_or_else(|| HttpError::Unexpected("shared".into()))?;
+    let timeout = arc.options.connect_timeout;
+    let mut req = arc.request(Method::GET, Bytes::new());
+    req.headers_mut()
+        .insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+    arc.authorize(&mut req).await;
+    let resp = match tokio::time::timeout(timeout, arc.pool.request(req)).await {
+        Err(_) => return Err(HttpError::Timeout(timeout)),
+        Ok(Err(e)) => return Err(HttpError::Connect(error_chain(&e))),
+        Ok(Ok(r)) => r,
+    };
+    if !resp.status().is_success() || !is_event_stream(&resp) {
+        return Err(HttpError::Status {
+            status: resp.status().as_u16(),
+            body: "no HTTP+SSE event stream here".into(),
+            www_authenticate: header_text(&resp, WWW_AUTHENTICATE),
+        });
+    }
+    let mut body = resp.into_body();
+    let mut parser = SseParser::new(arc.options.max_message_size);
+    let endpoint = tokio::time::timeout(timeout, async {
+        loop {
+            if let Some(event) = parser.next_event() {
+                if event.event == "endpoint" {
+                    return Ok(event.data);
+                }
+                continue;
+            }
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        parser
+                            .push(&data)
+                            .map_err(|_| HttpError::TooLarge(arc.options.max_message_size))?;
+                    }
+                }
+                Some(Err(e)) => return Err(HttpError::Connect(error_chain(&e))),
+                None => return Err(HttpError::StreamEnded),
+            }
+        }
+    })
+    .await
+    .map_err(|_| HttpError::Timeout(timeout))??;
+    arc.uri = resolve_endpoint(&arc.uri, endpoint.trim())?;
+    let reader = tokio::spawn({
+        let shared = shared.clone();
+        async move {
+            let mut stream = Stream::new(&shared);
+            // Whatever followed `endpoint` in the same chunks comes first.
+            while let Some(event) = parser.next_event() {
+                if event.event == "message" && !event.data.is_empty() {
+                    shared
+                        .deliver(Inbound::Message(event.data.into_bytes()))
+                        .await;
+                }
+            }
+            let end = stream.read_continuing(body, parser).await;
+            let error = match end {
+                StreamEnd::TooLarge => HttpError::TooLarge(shared.options.max_message_size),
+                StreamEnd::Answered | StreamEnd::Broken { .. } => HttpError::StreamEnded,
+            };
+            shared.closed.cancel();
+            shared.deliver(Inbound::Closed(error)).await;
+        }
+    });
+    if let Ok(mut t) = shared.tasks.lock() {
+        t.insert(
+            RequestId::String("\0sse-stream".into()),
+            reader.abort_handle(),
+        );
+    }
+    tokio::spawn(dispatch_sse(shared.clone(), outgoing));
+    Ok((rx, HttpHandle { shared }))
+}
+
+/// Resolves the `endpoint` event's URI against the stream's URL, refusing another origin.
+fn resolve_endpoint(base: &Uri, endpoint: &str) -> Result<Uri, HttpError> {
+    let authority = base.authority().map(|a| a.as_str()).unwrap_or_default();
+    let absolute = if endpoint.starts_with("http://") || endpoint.starts_with("https://") {
+        endpoint.to_owned()
+    } else if endpoint.starts_with('/') {
+        format!("http://{authority}{endpoint}")
+    } else {
+        let path = base.path();
+        let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+        format!("http://{authority}{dir}{endpoint}")
+    };
+    let uri: Uri = absolute
+        .parse()
+        .map_err(|e| HttpError::Unexpected(format!("bad endpoint {endpoint:?}: {e}")))?;
+    if uri.scheme_str() != Some("http") || uri.authority().map(|a| a.as_str()) != Some(authority) {
+        return Err(HttpError::Unexpected(format!(
+            "the endpoint {endpoint:?} is not on the stream's origin"
+        )));
+    }
+    Ok(uri)
+}
+
+/// HTTP+SSE: POSTs each message in order; a request whose POST fails gets [`Inbound::Failed`].
+async fn dispatch_sse(shared: Arc<Shared>, mut outgoing: mpsc::Receiver<Vec<u8>>) {
+    loop {
+        let bytes = tokio::select! {
+            b = outgoing.recv() => b,
+            () = shared.closed.cancelled() => None,
+        };
+        let Some(bytes) = bytes else { break };
+        let id = match jsonrpc::parse(&bytes) {
+            Ok(Message::Request(r)) => Some(r.id),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "not sending an invalid message");
+                continue;
+            }
+        };
+        let body = Bytes::from(bytes);
+        let mut req = shared.request(Method::POST, body);
+        req.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        shared.authorize(&mut req).await;
+        let failure =
+            match tokio::time::timeout(shared.options.send_timeout, shared.pool.request(req)).await
+            {
+                Err(_) => Some(HttpError::Timeout(shared.options.send_timeout)),
+                Ok(Err(e)) => Some(HttpError::Connect(error_chain(&e))),
+                Ok(Ok(resp)) if resp.status().is_success() => None,
+                Ok(Ok(resp)) => match id.as_ref() {
+                    Some(id) => match error_answer(&shared, id, resp).await {
+                        Inbound::Failed { error, .. } => Some(error),
+                        other => {
+                            shared.deliver(other).await;
+                            None
+                        }
+                    },
+                    None => None,
+                },
+            };
+        if let (Some(error), Some(id)) = (failure, id) {
+            shared.deliver(Inbound::Failed { id, error }).await;
+        }
+    }
+}
+
+/// The pool, URL, headers and state a transport runs on, and the receiver of what it hands to
+/// the client.
+fn build(
+    url: &str,
+    options: HttpClientOptions,
+) -> Result<(Arc<Shared>, mpsc::Receiver<Inbound>), HttpError> {
     let uri: Uri = url
         .parse()
         .map_err(|e| HttpError::InvalidUrl(format!("{url}: {e}")))?;
@@ -318,8 +486,7 @@ pub fn spawn(
         get_stream: AtomicBool::new(false),
         reinit: tokio::sync::Mutex::new(0),
     });
-    tokio::spawn(dispatch(shared.clone(), outgoing));
-    Ok((rx, HttpHandle { shared }))
+    Ok((shared, rx))
 }
 
 /// What a 404 for an ended session needs to open a new one.
@@ -847,15 +1014,31 @@ impl<'a> Stream<'a> {
         }
     }
 
+    /// Delivers the rest of an HTTP+SSE stream (whose `endpoint` event `parser` already read)
+    /// until it ends.
+    async fn read_continuing(&mut self, body: Incoming, parser: SseParser) -> StreamEnd {
+        self.read_with(body, parser, None, false).await
+    }
+
     /// Delivers the stream's messages until it ends or, when `awaiting` is set, until that
     /// request's answer has been delivered.
     async fn read(
         &mut self,
-        mut body: Incoming,
+        body: Incoming,
         awaiting: Option<&RequestId>,
         is_initialize: bool,
     ) -> StreamEnd {
-        let mut parser = SseParser::new(self.shared.options.max_message_size);
+        let parser = SseParser::new(self.shared.options.max_message_size);
+        self.read_with(body, parser, awaiting, is_initialize).await
+    }
+
+    async fn read_with(
+        &mut self,
+        mut body: Incoming,
+        mut parser: SseParser,
+        awaiting: Option<&RequestId>,
+        is_initialize: bool,
+    ) -> StreamEnd {
         let mut progressed = false;
         loop {
             let frame = tokio::select! {

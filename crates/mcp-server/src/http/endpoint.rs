@@ -53,6 +53,8 @@ pub(crate) struct HttpState {
     /// The WebSocket route's state, when it is enabled.
     #[cfg(feature = "ws")]
     pub(crate) ws: Option<super::ws::WsState>,
+    /// The 2024-11-05 HTTP+SSE endpoints' state, when they are enabled.
+    pub(crate) legacy_sse: Option<super::sse_legacy::LegacySseState>,
 }
 
 /// A refusal with a JSON-RPC error body (id-less unless the request's id is known).
@@ -79,7 +81,7 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     response
 }
 
-fn sse_response(stream: SseStream) -> Response {
+pub(crate) fn sse_response(stream: SseStream) -> Response {
     let mut response = Response::new(Body::from_stream(stream));
     let h = response.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
@@ -166,7 +168,7 @@ pub(crate) async fn endpoint(State(state): State<Arc<HttpState>>, request: Reque
 }
 
 /// Reads the body within the size limit and the read timeout.
-async fn read_body(
+pub(crate) async fn read_body(
     body: Body,
     headers: &HeaderMap,
     options: &HttpOptions,

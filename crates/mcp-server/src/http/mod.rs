@@ -35,6 +35,7 @@ mod event_store;
 mod exchange;
 mod guard;
 mod session;
+mod sse_legacy;
 #[cfg(feature = "ws")]
 pub mod ws;
 
@@ -54,6 +55,7 @@ use tower::ServiceExt as _;
 
 pub use event_store::{BoxFuture, EventLog, EventStore, InMemoryEventStore, StoredEvent};
 pub use guard::{AllowedHosts, AllowedOrigins};
+pub use sse_legacy::LegacySseOptions;
 #[cfg(feature = "ws")]
 pub use ws::WsOptions;
 
@@ -112,6 +114,9 @@ pub struct HttpOptions {
     /// `Host` / `Origin` checks (default `None`: off). See [`ws`].
     #[cfg(feature = "ws")]
     pub websocket: Option<WsOptions>,
+    /// Serve the 2024-11-05 HTTP+SSE transport for old clients beside the endpoint (default
+    /// on, at `/sse` and `/messages`; `None` turns it off). See `docs/http.md`.
+    pub legacy_sse: Option<LegacySseOptions>,
 }
 
 impl Default for HttpOptions {
@@ -134,6 +139,7 @@ impl Default for HttpOptions {
             shutdown_timeout: Duration::from_secs(10),
             #[cfg(feature = "ws")]
             websocket: None,
+            legacy_sse: Some(LegacySseOptions::default()),
         }
     }
 }
@@ -174,6 +180,10 @@ impl HttpEndpoint {
         }));
         #[cfg(feature = "ws")]
         let ws = options.websocket.clone().map(ws::WsState::new);
+        let legacy_sse = options
+            .legacy_sse
+            .clone()
+            .map(sse_legacy::LegacySseState::new);
         Self {
             state: Arc::new(HttpState {
                 server,
@@ -184,6 +194,7 @@ impl HttpEndpoint {
                 background: tokio_util::task::TaskTracker::new(),
                 #[cfg(feature = "ws")]
                 ws,
+                legacy_sse,
             }),
         }
     }
@@ -201,7 +212,21 @@ impl HttpEndpoint {
             Some(ws) => router.route(&ws.options.path, axum::routing::any(ws::upgrade)),
             None => router,
         };
+        let router = match &self.state.legacy_sse {
+            Some(l) => router
+                .route(&l.options.sse_path, axum::routing::get(sse_legacy::open))
+                .route(
+                    &l.options.messages_path,
+                    axum::routing::post(sse_legacy::post),
+                ),
+            None => router,
+        };
         router.with_state(self.state.clone())
+    }
+
+    /// How many 2024-11-05 HTTP+SSE streams are open.
+    pub fn legacy_sse_stream_count(&self) -> usize {
+        self.state.legacy_sse.as_ref().map_or(0, |l| l.len())
     }
 
     /// How many legacy sessions are open.
