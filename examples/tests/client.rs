@@ -246,6 +246,37 @@ async fn a_modern_probe_answered_by_silence_falls_back_to_initialize() {
     client.close().await;
 }
 
+/// A -32022 refusal of the probe whose `supported` list names the very version refused.
+const REFUSED_PROBE: &str = r#"echo '{"jsonrpc":"2.0","id":ID,"error":{"code":-32022,"message":"Unsupported protocol version","data":{"supported":["2026-07-28"],"requested":"2026-07-28"}}}'"#;
+
+#[tokio::test]
+async fn a_refused_probe_is_retried_once_with_the_mutual_version() {
+    // Refused once, then answered: the retry (id 2) settles the modern era.
+    let script = format!(
+        r#"read probe; {}; read again; echo '{{"jsonrpc":"2.0","id":2,"result":{{"resultType":"complete","supportedVersions":["2026-07-28"],"capabilities":{{}}}}}}'; sleep 100"#,
+        REFUSED_PROBE.replace("ID", "1")
+    );
+    let modern = ClientOptions {
+        era: EraPreference::Modern,
+        request_timeout: Duration::from_secs(5),
+        ..ClientOptions::default()
+    };
+    let client = Client::spawn(&sh(&script), modern.clone()).await.unwrap();
+    let session = client.session().unwrap();
+    assert_eq!(session.version, mcp_protocol::ProtocolVersion::V2026_07_28);
+    assert_eq!(session.supported_versions, ["2026-07-28"]);
+    client.close().await;
+
+    // Refused twice: one retry only, then the server is incompatible (no loop).
+    let script = format!(
+        "read probe; {}; read again; {}; read never; sleep 100",
+        REFUSED_PROBE.replace("ID", "1"),
+        REFUSED_PROBE.replace("ID", "2")
+    );
+    let err = Client::spawn(&sh(&script), modern).await.unwrap_err();
+    assert!(matches!(err, ClientError::Incompatible(_)), "{err:?}");
+}
+
 #[tokio::test]
 async fn a_server_ignoring_sigterm_leaves_nothing_behind() {
     let script = format!("trap '' TERM; {INIT_REPLY} sleep 1000 & sleep 1000");

@@ -348,7 +348,7 @@ impl Client {
     pub(crate) async fn handshake(&self) -> Result<(), ClientError> {
         let prefer = self.inner.options.era;
         if prefer != EraPreference::Legacy {
-            match self.probe(ProtocolVersion::LATEST).await {
+            match self.probe(ProtocolVersion::LATEST, true).await {
                 Ok(session) => {
                     self.set_session(session);
                     return Ok(());
@@ -369,8 +369,15 @@ impl Client {
     }
 
     /// `server/discover` with a modern `_meta`. A recognised modern error means a modern server
-    /// that wants another version: retry once with a mutual one.
-    async fn probe(&self, version: ProtocolVersion) -> Result<ServerSession, ClientError> {
+    /// that wants another version: retry once (`may_retry`) with a mutual one. That may be the
+    /// version just refused: a -32022 whose `supported` list names it comes from a server that
+    /// changed its mind (a deployment rolling between versions behind one endpoint), and one
+    /// more try is what the spec's "retry with a supported version" asks for.
+    async fn probe(
+        &self,
+        version: ProtocolVersion,
+        may_retry: bool,
+    ) -> Result<ServerSession, ClientError> {
         let timeout = self.inner.options.probe_timeout;
         match self
             .send_request(
@@ -404,8 +411,11 @@ impl Client {
                     .and_then(|d| d.get("supported"))
                     .and_then(|s| serde_json::from_value(s.clone()).ok())
                     .unwrap_or_default();
+                let unsupported = e.code == mcp_protocol::error::code::UNSUPPORTED_PROTOCOL_VERSION;
                 match pick_mutual(&supported, &[ProtocolVersion::V2026_07_28]) {
-                    Some(v) if v != version => Box::pin(self.probe(v)).await,
+                    Some(v) if may_retry && (v != version || unsupported) => {
+                        Box::pin(self.probe(v, false)).await
+                    }
                     _ => Err(ClientError::Incompatible(format!(
                         "the server supports {supported:?}"
                     ))),
