@@ -135,6 +135,7 @@ impl Peer {
                     }
                 }
                 Inbound::Failed { id, error } => panic!("request {id} failed: {error}"),
+                Inbound::Closed(error) => panic!("the transport ended: {error}"),
             }
         }
     }
@@ -433,19 +434,19 @@ async fn required_subprotocol_and_connection_cap() {
 #[tokio::test]
 async fn keepalive_closes_a_silent_peer() {
     let server = start(WsOptions {
-        ping_interval: Duration::from_millis(50),
-        keepalive_timeout: Duration::from_millis(200),
+        ping_interval: Duration::from_millis(100),
+        keepalive_timeout: Duration::from_millis(500),
         ..WsOptions::default()
     })
     .await;
     let mut silent = raw(server.addr, &[]).await.unwrap();
     // Not reading means not answering pings.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(close_code(&mut silent).await, Some(CloseCode::Error));
 
     // A peer that reads (and so answers pings) stays connected past the timeout.
     let mut live = Peer::connect(&server.url(), WsClientOptions::default()).await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let call = live
         .call(
             json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
@@ -498,13 +499,17 @@ async fn client_keepalive_notices_a_silent_server() {
     };
     let mut peer = Peer::connect(&format!("ws://{addr}/ws"), options).await;
     // The keepalive gives up on the connection; the one reconnect attempt finds nobody
-    // accepting; the receiver ends.
-    assert!(
-        tokio::time::timeout(LIMIT, peer.rx.recv())
-            .await
-            .expect("the transport ends in time")
-            .is_none()
-    );
+    // accepting; the transport says why, and the receiver ends.
+    match tokio::time::timeout(LIMIT, peer.rx.recv())
+        .await
+        .expect("the transport ends in time")
+    {
+        Some(Inbound::Closed(WsError::ConnectionLost(why))) => {
+            assert!(why.contains("keepalive"), "{why}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(peer.rx.recv().await.is_none());
     assert!(peer.handle.is_closed());
     hold.abort();
 }
@@ -569,7 +574,7 @@ async fn client_reconnects_fails_the_in_flight_request_and_reopens_the_session()
         }}),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     proxy.cut();
     match peer.next().await {
         Inbound::Failed { id, error } => {
@@ -577,7 +582,7 @@ async fn client_reconnects_fails_the_in_flight_request_and_reopens_the_session()
             assert!(matches!(error, WsError::ConnectionLost(_)), "{error}");
             assert!(error.is_retryable());
         }
-        Inbound::Message(m) => panic!("{}", String::from_utf8_lossy(&m)),
+        other => panic!("{other:?}"),
     }
 
     // The legacy session was opened again on the new connection: a call works without a new
@@ -596,9 +601,19 @@ async fn client_reconnects_fails_the_in_flight_request_and_reopens_the_session()
     proxy.task.abort();
     proxy.cut();
     server.stop().await;
-    let ended =
-        tokio::time::timeout(LIMIT, async { while peer.rx.recv().await.is_some() {} }).await;
-    assert!(ended.is_ok(), "the receiver ends after the attempts");
+    let last = tokio::time::timeout(LIMIT, async {
+        let mut last = None;
+        while let Some(item) = peer.rx.recv().await {
+            last = Some(item);
+        }
+        last
+    })
+    .await
+    .expect("the receiver ends after the attempts");
+    assert!(
+        matches!(last, Some(Inbound::Closed(WsError::ConnectionLost(_)))),
+        "{last:?}"
+    );
     assert!(peer.handle.is_closed());
 }
 

@@ -21,7 +21,8 @@
 //!   404. Server-side state of the old session (log level, resource subscriptions) is gone.
 //!   2026-07-28 requests are stateless and need nothing.
 //! - The receiver ends when the transport does for good: after [`WsHandle::close`], when
-//!   `outgoing` is dropped, or when reconnecting gave up.
+//!   `outgoing` is dropped, or when reconnecting gave up (then [`Inbound::Closed`] comes
+//!   last, with the reason, as from the HTTP+SSE transport).
 //! - Messages over [`WsClientOptions::max_message_size`] from the server close the connection
 //!   with 1009 (and a reconnect follows).
 //!
@@ -36,6 +37,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use mcp_protocol::jsonrpc::{self, Message as RpcMessage, RequestId};
+use mcp_protocol::types::CancelledNotificationParams;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
@@ -165,6 +167,9 @@ pub enum Inbound {
         /// Why.
         error: WsError,
     },
+    /// The connection dropped and reconnecting gave up: the transport has ended for good (the
+    /// receiver ends next). Not sent after [`WsHandle::close`] or when `outgoing` ends.
+    Closed(WsError),
 }
 
 /// A handle on a running transport. Cheap to clone.
@@ -345,6 +350,14 @@ impl Memory {
             Ok(RpcMessage::Notification(n)) if n.method == "notifications/initialized" => {
                 self.initialized = Some(bytes.to_vec());
             }
+            // A cancelled request may never be answered: stop waiting for it.
+            Ok(RpcMessage::Notification(n)) if n.method == "notifications/cancelled" => {
+                if let Ok(p) = n.params_as::<CancelledNotificationParams>()
+                    && let Some(id) = p.request_id
+                {
+                    self.in_flight.remove(&id);
+                }
+            }
             _ => {}
         }
     }
@@ -420,7 +433,14 @@ async fn run(
                 }
                 match reconnect(&shared, &mut memory, &inbound).await {
                     Some(new) => socket = new,
-                    None => break,
+                    None => {
+                        if !shared.closing.is_cancelled() {
+                            let _ = inbound
+                                .send(Inbound::Closed(WsError::ConnectionLost(reason)))
+                                .await;
+                        }
+                        break;
+                    }
                 }
             }
         }
@@ -614,5 +634,66 @@ async fn drive(
                 }
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_tracks_requests_until_answered_or_cancelled() {
+        let mut m = Memory::default();
+        m.note_outgoing(br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#);
+        m.note_outgoing(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+        m.note_outgoing(br#"{"jsonrpc":"2.0","id":"a","method":"tools/list"}"#);
+        m.note_outgoing(br#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{}}"#);
+        // An answer to a server request is not a request of ours.
+        m.note_outgoing(br#"{"jsonrpc":"2.0","id":9,"result":{}}"#);
+        assert_eq!(m.in_flight.len(), 3);
+        assert!(m.initialize.is_some() && m.initialized.is_some());
+
+        m.note_incoming(br#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
+        m.note_incoming(br#"{"jsonrpc":"2.0","id":"a","error":{"code":-32601,"message":"no"}}"#);
+        // A server request with an id we also used is not an answer.
+        m.note_incoming(br#"{"jsonrpc":"2.0","id":3,"method":"ping"}"#);
+        assert_eq!(m.in_flight.len(), 1);
+        m.note_outgoing(
+            br#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":3}}"#,
+        );
+        assert!(m.in_flight.is_empty());
+
+        // A new initialize forgets the old `initialized`.
+        m.note_outgoing(br#"{"jsonrpc":"2.0","id":4,"method":"initialize","params":{}}"#);
+        assert!(m.initialized.is_none());
+    }
+
+    #[test]
+    fn urls_and_headers() {
+        let o = WsClientOptions::default();
+        assert!(matches!(
+            build_request("http://x/ws", &o),
+            Err(WsError::InvalidUrl(_))
+        ));
+        assert!(matches!(
+            build_request("wss://x/ws", &o),
+            Err(WsError::InvalidUrl(_))
+        ));
+        let r = build_request("ws://127.0.0.1:9/ws?x=1", &o).unwrap();
+        assert_eq!(r.headers()[SEC_WEBSOCKET_PROTOCOL], "mcp");
+        assert_eq!(r.uri().path_and_query().unwrap().as_str(), "/ws?x=1");
+        let bad = WsClientOptions {
+            headers: vec![("bad header".to_owned(), "v".to_owned())],
+            ..WsClientOptions::default()
+        };
+        assert!(build_request("ws://127.0.0.1:9/ws", &bad).is_err());
+        let none = WsClientOptions {
+            subprotocol: None,
+            headers: vec![("x-api-key".to_owned(), "k".to_owned())],
+            ..WsClientOptions::default()
+        };
+        let r = build_request("ws://127.0.0.1:9/ws", &none).unwrap();
+        assert!(r.headers().get(SEC_WEBSOCKET_PROTOCOL).is_none());
+        assert_eq!(r.headers()["x-api-key"], "k");
     }
 }
