@@ -371,7 +371,13 @@ impl Sessions {
                 .filter(|s| expired(s))
                 .map(|s| s.id.clone())
                 .collect();
-            ids.iter().filter_map(|id| map.remove(id)).collect()
+            let gone = ids.iter().filter_map(|id| map.remove(id)).collect();
+            // A burst of sessions leaves a large table behind; give the memory back.
+            if map.capacity() > 64 && map.len() < map.capacity() / 4 {
+                let keep = map.len() * 2;
+                map.shrink_to(keep);
+            }
+            gone
         };
         for s in &gone {
             tracing::debug!(session = %s.id, "session expired");
