@@ -494,3 +494,173 @@ async fn server_everything_over_http_sse_through_the_fallback() {
     client.close().await;
     println!("server-everything sse auto->legacy(http+sse) tools/call prompts/list passed");
 }
+
+/// One request as the scripted server saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    /// `GET`, `POST tools/call`, ...
+    what: String,
+    last_event_id: Option<String>,
+    at: std::time::Instant,
+}
+
+/// Reads one HTTP/1.1 request (head and `Content-Length` body) from `s`; `None` at the end of
+/// the connection.
+async fn read_request(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(String, String)> {
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = s.read(&mut chunk).await.ok().filter(|n| *n > 0)?;
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    while buf.len() < head_end + length {
+        let n = s.read(&mut chunk).await.ok().filter(|n| *n > 0)?;
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = String::from_utf8_lossy(&buf[head_end..head_end + length]).into_owned();
+    buf.drain(..head_end + length);
+    Some((head, body))
+}
+
+/// A legacy server, written out by hand, whose `tools/call` stream sends only a priming event
+/// (an id and `retry: 300`) and closes; the answer waits for a GET that resumes after that
+/// event. Its own GET stream opens 100 ms after it is asked for. Records every request it gets.
+async fn closing_stream_server() -> (String, Arc<Mutex<Vec<Seen>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let pending_call = Arc::new(Mutex::new(None::<serde_json::Value>));
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let log = log.clone();
+            let pending_call = pending_call.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                while let Some((head, body)) = read_request(&mut s, &mut buf).await {
+                    let method = head.split(' ').next().unwrap_or_default().to_owned();
+                    let header = |name: &str| {
+                        head.lines().find_map(|l| {
+                            let (n, v) = l.split_once(':')?;
+                            n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+                        })
+                    };
+                    let message: serde_json::Value =
+                        serde_json::from_str(&body).unwrap_or_default();
+                    let rpc = message["method"].as_str().unwrap_or_default().to_owned();
+                    log.lock().unwrap().push(Seen {
+                        what: format!("{method} {rpc}").trim().to_owned(),
+                        last_event_id: header("last-event-id"),
+                        at: std::time::Instant::now(),
+                    });
+                    let sse_head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nmcp-session-id: s1\r\nConnection: close\r\n\r\n";
+                    let json = |value: serde_json::Value| {
+                        let body = value.to_string();
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nmcp-session-id: s1\r\nContent-Length: {}\r\n\r\n{body}",
+                            body.len()
+                        )
+                    };
+                    let answer = match (method.as_str(), rpc.as_str()) {
+                        ("POST", "initialize") => {
+                            json(json!({"jsonrpc": "2.0", "id": message["id"], "result": {
+                            "protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
+                            "serverInfo": {"name": "closing-stream", "version": "1"}}}))
+                        }
+                        ("POST", "tools/call") => {
+                            *pending_call.lock().unwrap() = Some(message["id"].clone());
+                            let _ = s.write_all(sse_head.as_bytes()).await;
+                            let _ = s.write_all(b"id: call-1\nretry: 300\ndata: \n\n").await;
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            log.lock().unwrap().push(Seen {
+                                what: "closed".into(),
+                                last_event_id: None,
+                                at: std::time::Instant::now(),
+                            });
+                            return;
+                        }
+                        ("POST", _) => "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n".into(),
+                        ("GET", _) => {
+                            let resumed = header("last-event-id").as_deref() == Some("call-1");
+                            if !resumed {
+                                // A server a little slow to open its stream.
+                                tokio::time::sleep(Duration::from_millis(100)).await;
+                            }
+                            let _ = s.write_all(sse_head.as_bytes()).await;
+                            log.lock().unwrap().push(Seen {
+                                what: "GET answered".into(),
+                                last_event_id: None,
+                                at: std::time::Instant::now(),
+                            });
+                            let id = if resumed {
+                                pending_call.lock().unwrap().take()
+                            } else {
+                                None
+                            };
+                            if let Some(id) = id {
+                                let result = json!({"jsonrpc": "2.0", "id": id, "result": {
+                                    "content": [{"type": "text", "text": "resumed"}]}});
+                                let _ = s
+                                    .write_all(format!("id: call-2\ndata: {result}\n\n").as_bytes())
+                                    .await;
+                            } else {
+                                let _ = s.write_all(b"id: get-1\ndata: \n\n").await;
+                            }
+                            // Held open until the client goes.
+                            let _ = s.read(&mut [0u8; 1]).await;
+                            return;
+                        }
+                        _ => "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".into(),
+                    };
+                    if s.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn a_closed_stream_is_resumed_by_get_after_its_retry_with_the_stream_opened_first() {
+    let (url, seen) = closing_stream_server().await;
+    let client = connect(&url, EraPreference::Legacy).await;
+    let r = client
+        .call_tool("anything", json!({}))
+        .await
+        .expect("the answer arrives on the resumed stream");
+    assert_eq!(text(&r), "resumed");
+    client.close().await;
+
+    let seen = seen.lock().unwrap().clone();
+    let order: Vec<&str> = seen.iter().map(|s| s.what.as_str()).collect();
+    let position = |what: &str| order.iter().position(|w| *w == what).unwrap();
+    // The GET stream for the server's own messages was open before the next request went out.
+    assert!(
+        position("GET answered") < position("POST tools/call"),
+        "GET stream opened first: {order:?}"
+    );
+    let closed = &seen[position("closed")];
+    let resumed = seen
+        .iter()
+        .find(|s| s.last_event_id.is_some())
+        .expect("a GET resuming the closed stream");
+    assert_eq!(resumed.last_event_id.as_deref(), Some("call-1"));
+    let waited = resumed.at.duration_since(closed.at);
+    assert!(
+        waited >= Duration::from_millis(280),
+        "the stream's retry (300 ms) was honoured; waited {waited:?}"
+    );
+}

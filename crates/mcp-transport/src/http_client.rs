@@ -46,7 +46,7 @@ use hyper_util::rt::TokioExecutor;
 use mcp_protocol::headers::{self as h, HeaderParam};
 use mcp_protocol::jsonrpc::{self, Message, RequestId};
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -708,7 +708,13 @@ async fn dispatch(shared: Arc<Shared>, mut outgoing: mpsc::Receiver<Vec<u8>>) {
                     && shared.options.open_get_stream
                     && !shared.get_stream.swap(true, Ordering::SeqCst)
                 {
-                    tokio::spawn(get_stream(shared.clone()));
+                    // Open the GET stream before the requests that follow: what the server
+                    // sends there from then on (a list change a call causes, ...) would be
+                    // lost, or mistaken for something else, if it were opened after them.
+                    // Bounded: a server that holds back its headers only delays this once.
+                    let (ready, opened) = oneshot::channel();
+                    tokio::spawn(get_stream(shared.clone(), Some(ready)));
+                    let _ = tokio::time::timeout(GET_STREAM_WAIT, opened).await;
                 }
             }
             Message::Response(_) | Message::Error(_) => {
@@ -1136,16 +1142,20 @@ async fn reinitialize(shared: &Arc<Shared>, stale: Option<&str>) -> bool {
     }
     *opened += 1;
     if shared.options.open_get_stream && !shared.get_stream.swap(true, Ordering::SeqCst) {
-        tokio::spawn(get_stream(shared.clone()));
+        tokio::spawn(get_stream(shared.clone(), None));
     }
     tracing::info!("the server ended the session; opened a new one");
     true
 }
 
+/// How long the first request after `notifications/initialized` waits for the GET stream's
+/// answer (its headers, or its refusal).
+const GET_STREAM_WAIT: Duration = Duration::from_secs(1);
+
 /// The legacy GET stream of the server's unsolicited messages, reopened (with
 /// `Last-Event-ID`) whenever it ends, until the transport closes or the server says it has
-/// none (405) or the session is gone.
-async fn get_stream(shared: Arc<Shared>) {
+/// none (405) or the session is gone. `ready` is told once the server answered the first GET.
+async fn get_stream(shared: Arc<Shared>, mut ready: Option<oneshot::Sender<()>>) {
     let mut stream = Stream::new(&shared);
     let mut failures: u32 = 0;
     while !shared.closed.is_cancelled() {
@@ -1155,6 +1165,9 @@ async fn get_stream(shared: Arc<Shared>) {
             r = shared.pool.request(req) => r,
             () = shared.closed.cancelled() => return,
         };
+        if let Some(ready) = ready.take() {
+            let _ = ready.send(());
+        }
         let progressed = match resp {
             Ok(r) if r.status() == StatusCode::METHOD_NOT_ALLOWED => {
                 tracing::debug!("the server offers no GET stream");
