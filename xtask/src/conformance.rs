@@ -1,23 +1,29 @@
 //! `cargo xtask conformance`: the official MCP conformance suite against our
-//! `conformance-server`.
+//! `conformance-server` (the server leg) and `conformance-client` (the client leg).
 //!
 //! 1. Makes sure the peers are installed (Node 22 and `@modelcontextprotocol/conformance`,
 //!    see `peers.rs`), installing them when `peers.env` is missing or incomplete.
-//! 2. Builds `conformance-server` (debug by default, `--release` on request) and starts it on
-//!    `127.0.0.1:0`; its first stdout line is its URL.
+//! 2. Builds `conformance-server` and `conformance-client` (debug by default, `--release` on
+//!    request) and starts the server on `127.0.0.1:0`; its first stdout line is its URL.
 //! 3. Runs the server leg for each revision, `conformance server --url URL --requirements REV
 //!    -o DIR`, echoing the suite's output. The suite prints per-scenario lines
 //!    (`✓ NAME: N passed, M failed`), a `Total: N passed, M failed` line and the scenarios it ran
 //!    without scoring them (extensions, pending, added after the release); each scenario's checks
 //!    are read from its `checks.json` under `DIR`.
-//! 4. Judges the scored scenarios against `conformance/expected-failures.txt`: a failing check
-//!    not listed there fails the run, and so does a listed failure that did not happen (the
-//!    entry must be removed). Scenarios the suite does not score are reported, never failed.
-//! 5. With `--suite all`, also runs `--suite all --spec-version REV` for each revision and
-//!    reports it, for information only.
+//! 4. Runs the client leg for each revision, `conformance client --command CLIENT
+//!    --requirements REV -o DIR`, inside a private network namespace with only loopback up
+//!    (`unshare -n`; `unshare -rn` when not root): the suite's mock servers listen on every
+//!    interface. Same output, same parsing.
+//! 5. Judges the scored scenarios of each leg against `conformance/expected-failures.txt`: a
+//!    failing check not listed there fails the run, and so does a listed failure that did not
+//!    happen (the entry must be removed). In the client leg a warning is a failure, as the
+//!    suite itself counts it. Scenarios the suite does not score are reported, never failed.
+//! 6. With `--suite all`, also runs `--suite all --spec-version REV` for each revision and leg
+//!    and reports it, for information only.
 //!
-//! `cargo xtask ci` runs steps 1 to 4 as its `conformance` step, counting each check of the
-//! scored scenarios (the suite's own per-scenario numbers), both revisions summed.
+//! `cargo xtask ci` runs steps 1 to 5 as its `conformance` step, counting each check of the
+//! scored scenarios (the suite's own per-scenario numbers), both revisions and legs summed;
+//! the checks of scenarios listed wholesale as expected failures are not counted.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -32,7 +38,7 @@ use crate::peers;
 use crate::process::{cargo, describe_status, display, repo_root};
 use crate::test_output::Counts;
 
-/// The revisions whose server leg runs, in order.
+/// The revisions whose legs run, in order.
 pub(crate) const REVISIONS: [&str; 2] = ["2025-11-25", "2026-07-28"];
 
 /// The expected-failures file, relative to the repository root.
@@ -43,30 +49,49 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Usage of `cargo xtask conformance`.
 const USAGE: &str = "\
-Usage: cargo xtask conformance [--suite all] [--release]
+Usage: cargo xtask conformance [--leg server|client] [--suite all] [--release]
 
-Builds conformance-server, starts it on 127.0.0.1, and runs the official MCP
-conformance suite's server leg with --requirements 2025-11-25, then
---requirements 2026-07-28. Fails on any failing check of a scored scenario not
-listed in conformance/expected-failures.txt, and on a listed failure that no
-longer happens. Scenarios the suite runs without scoring them (extensions such
-as tasks, pending ones) are reported, not failed.
+Builds conformance-server and conformance-client and runs the official MCP
+conformance suite: the server leg (conformance-server on 127.0.0.1), then the
+client leg (in a private network namespace, `unshare -n`, loopback only), each
+with --requirements 2025-11-25, then --requirements 2026-07-28. Fails on any
+failing check of a scored scenario not listed in
+conformance/expected-failures.txt (in the client leg, warnings too), and on a
+listed failure that no longer happens. Scenarios the suite runs without scoring
+them (extensions such as tasks, pending ones) are reported, not failed.
 
+  --leg LEG     run only the server or only the client leg (default: both)
   --suite all   also run --suite all --spec-version REV for each revision, for
                 information (never fails the run)
-  --release     build conformance-server with the release profile (slower to
-                build; the default debug build is enough for the suite)
+  --release     build the binaries with the release profile (slower to build;
+                the default debug build is enough for the suite)
 
-Results: <target dir>/conformance/<run>-<revision>/<scenario>/checks.json.
+Results: <target dir>/conformance/<leg>-<revision>/.../checks.json (and
+all-<revision>, client-all-<revision> for --suite all).
 ";
 
 /// The command line of `cargo xtask conformance`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Options {
     /// Also run `--suite all` for each revision, for information.
     suite_all: bool,
-    /// Build the server with the release profile.
+    /// Build the binaries with the release profile.
     release: bool,
+    /// Run the server leg.
+    server: bool,
+    /// Run the client leg.
+    client: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            suite_all: false,
+            release: false,
+            server: true,
+            client: true,
+        }
+    }
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
@@ -80,13 +105,21 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
                 None => return Err("--suite needs a value (`all`)".to_owned()),
             },
             "--release" => options.release = true,
+            "--leg" => match args.next().map(String::as_str) {
+                Some("server") => (options.server, options.client) = (true, false),
+                Some("client") => (options.server, options.client) = (false, true),
+                Some(other) => {
+                    return Err(format!("unknown leg `{other}` (`server` or `client`)"));
+                }
+                None => return Err("--leg needs a value (`server` or `client`)".to_owned()),
+            },
             other => return Err(format!("unexpected argument `{other}`")),
         }
     }
     Ok(options)
 }
 
-/// `cargo xtask conformance [--suite all] [--release]`.
+/// `cargo xtask conformance [--leg server|client] [--suite all] [--release]`.
 pub(crate) fn run(args: &[String]) -> ExitCode {
     if args.iter().any(|a| a == "-h" || a == "--help") {
         print!("{USAGE}");
@@ -100,7 +133,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let report = server_leg(options);
+    let report = legs(options);
     if report.failed() {
         ExitCode::FAILURE
     } else {
@@ -108,11 +141,11 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
     }
 }
 
-/// What a run of the server leg found, for the CI summary.
+/// What a run of the legs found, for the CI summary.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct LegReport {
     /// Checks of scored scenarios that passed, and that failed unexpectedly (plus one per stale
-    /// expected failure and per run that could not be judged), both revisions summed.
+    /// expected failure and per run that could not be judged), both revisions and legs summed.
     pub(crate) counts: Counts,
     /// A one-line summary.
     pub(crate) note: String,
@@ -124,9 +157,9 @@ impl LegReport {
     }
 }
 
-/// Runs the server leg for both revisions (and `--suite all` when asked), prints a summary
-/// and returns the counts.
-pub(crate) fn server_leg(options: Options) -> LegReport {
+/// Runs the legs `options` asks for, for both revisions (and `--suite all` when asked), prints a
+/// summary and returns the counts.
+pub(crate) fn legs(options: Options) -> LegReport {
     let started = Instant::now();
     match prepare_and_run(options) {
         Ok(mut report) => {
@@ -189,62 +222,125 @@ fn prepare_and_run(options: Options) -> Result<LegReport, String> {
         .map_err(|e| format!("cannot read {EXPECTED_FAILURES}: {e}"))?;
     let expected = parse_expected(&expected_text)?;
 
-    let binary = build_server(options.release)?;
-    let server = RunningServer::start(&binary)?;
-    println!("conformance-server listening at {}", server.url);
-
+    let mut bins = Vec::new();
+    if options.server {
+        bins.push(SERVER_BIN);
+    }
+    if options.client {
+        bins.push(CLIENT_BIN);
+    }
+    let binaries = build(&bins, options.release)?;
     let results_root = peers::target_dir_path().join("conformance");
+
+    let mut counts = Counts::default();
+    let mut parts = Vec::new();
+    if options.server {
+        let server = RunningServer::start(&binaries[0])?;
+        println!("conformance-server listening at {}", server.url);
+        let target = Target::Server(&server.url);
+        let (verdicts, informational) = run_leg(&suite, &target, &results_root, &expected, options);
+        server.stop();
+        print_summary(Leg::Server, &verdicts, &informational);
+        parts.push(tally(Leg::Server, &verdicts, &mut counts));
+    }
+    if options.client {
+        let client = binaries.last().ok_or("no client binary was built")?;
+        let target = Target::Client(client);
+        let (verdicts, informational) = run_leg(&suite, &target, &results_root, &expected, options);
+        print_summary(Leg::Client, &verdicts, &informational);
+        parts.push(tally(Leg::Client, &verdicts, &mut counts));
+    }
+    Ok(LegReport {
+        counts,
+        note: parts.join("; "),
+    })
+}
+
+/// A revision's verdict, or why its leg could not be judged.
+type RevisionVerdict = (&'static str, Result<Verdict, String>);
+
+/// A revision's `--suite all` run, reported for information.
+type InformationalRun = (&'static str, Result<SuiteRun, String>);
+
+/// Runs one leg for every revision (and `--suite all` when asked).
+fn run_leg(
+    suite: &Suite,
+    target: &Target<'_>,
+    results_root: &Path,
+    expected: &[Expected],
+    options: Options,
+) -> (Vec<RevisionVerdict>, Vec<InformationalRun>) {
+    let leg = target.leg();
     let mut verdicts = Vec::new();
     for revision in REVISIONS {
-        let dir = results_root.join(format!("server-{revision}"));
+        let dir = results_root.join(format!("{}-{revision}", leg.name()));
         let args = ["--requirements", revision];
-        let run = run_suite(&suite, &server.url, &args, &dir)?;
-        let checks = read_checks(&suite, &dir)?;
-        verdicts.push((revision, judge(revision, &run, &checks, &expected)));
+        let verdict = run_suite(suite, target, &args, &dir).and_then(|run| {
+            let checks = read_checks(suite, leg, &dir)?;
+            Ok(judge(leg, revision, &run, &checks, expected))
+        });
+        verdicts.push((revision, verdict));
     }
     let mut informational = Vec::new();
     if options.suite_all {
         for revision in REVISIONS {
-            let dir = results_root.join(format!("all-{revision}"));
+            let name = match leg {
+                Leg::Server => format!("all-{revision}"),
+                Leg::Client => format!("client-all-{revision}"),
+            };
             let args = ["--suite", "all", "--spec-version", revision];
-            match run_suite(&suite, &server.url, &args, &dir) {
-                Ok(run) => informational.push((revision, Ok(run))),
-                Err(error) => informational.push((revision, Err(error))),
+            informational.push((
+                revision,
+                run_suite(suite, target, &args, &results_root.join(name)),
+            ));
+        }
+    }
+    (verdicts, informational)
+}
+
+/// Adds a leg's checks to `counts` and says what they were, for the CI note.
+fn tally(leg: Leg, verdicts: &[RevisionVerdict], counts: &mut Counts) -> String {
+    let mut parts = Vec::new();
+    let mut expected_scenarios = 0;
+    for (revision, verdict) in verdicts {
+        match verdict {
+            Ok(v) => {
+                counts.passed += v.passed;
+                counts.failed += v.failures();
+                expected_scenarios += v.expected_scenarios.len();
+                parts.push(format!(
+                    "{revision}: {}/{} checks",
+                    v.passed,
+                    v.passed + v.failures()
+                ));
+            }
+            Err(_) => {
+                counts.failed += 1;
+                parts.push(format!("{revision}: could not run"));
             }
         }
     }
-    server.stop();
-
-    let client_entries = expected.iter().filter(|e| e.leg == Leg::Client).count();
-    print_summary(&verdicts, &informational, client_entries);
-
-    let mut counts = Counts::default();
-    let mut parts = Vec::new();
-    for (revision, verdict) in &verdicts {
-        counts.passed += verdict.passed;
-        counts.failed += verdict.failures();
-        parts.push(format!(
-            "{revision}: {}/{} checks",
-            verdict.passed,
-            verdict.passed + verdict.failures()
-        ));
+    let mut note = format!("{} leg, scored checks: {}", leg.name(), parts.join(", "));
+    if expected_scenarios > 0 {
+        let _ = write!(
+            note,
+            " ({expected_scenarios} auth scenario runs expected to fail)"
+        );
     }
-    Ok(LegReport {
-        counts,
-        note: format!("server leg, scored checks: {}", parts.join(", ")),
-    })
+    note
 }
 
-/// Builds `conformance-server` and returns the binary's path.
-fn build_server(release: bool) -> Result<PathBuf, String> {
-    let mut args = vec![
-        "build",
-        "--locked",
-        "-p",
-        "mcp-conformance",
-        "--bin",
-        "conformance-server",
-    ];
+/// The fixture server's binary.
+const SERVER_BIN: &str = "conformance-server";
+/// The client's binary.
+const CLIENT_BIN: &str = "conformance-client";
+
+/// Builds `bins` of `mcp-conformance` in one cargo run and returns their paths, in order.
+fn build(bins: &[&str], release: bool) -> Result<Vec<PathBuf>, String> {
+    let mut args = vec!["build", "--locked", "-p", "mcp-conformance"];
+    for bin in bins {
+        args.extend(["--bin", bin]);
+    }
     if release {
         args.push("--release");
     }
@@ -256,24 +352,29 @@ fn build_server(release: bool) -> Result<PathBuf, String> {
         .map_err(|e| format!("could not start `{}`: {e}", display(&command)))?;
     if !status.success() {
         return Err(format!(
-            "building conformance-server failed ({})",
+            "building {} failed ({})",
+            bins.join(" and "),
             describe_status(status)
         ));
     }
     println!(
-        "built conformance-server in {:.1}s",
+        "built {} in {:.1}s",
+        bins.join(" and "),
         started.elapsed().as_secs_f64()
     );
     let profile = if release { "release" } else { "debug" };
-    let binary = peers::target_dir_path().join(profile).join(format!(
-        "conformance-server{}",
-        std::env::consts::EXE_SUFFIX
-    ));
-    if binary.is_file() {
-        Ok(binary)
-    } else {
-        Err(format!("the build left no {}", binary.display()))
-    }
+    bins.iter()
+        .map(|bin| {
+            let binary = peers::target_dir_path()
+                .join(profile)
+                .join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+            if binary.is_file() {
+                Ok(binary)
+            } else {
+                Err(format!("the build left no {}", binary.display()))
+            }
+        })
+        .collect()
 }
 
 /// The server process, stopped (stdin closed, then killed if it lingers) when dropped.
@@ -385,22 +486,85 @@ impl SuiteRun {
     }
 }
 
-/// Runs `conformance server --url URL ARGS -o DIR`, echoing its output, and parses it.
-fn run_suite(suite: &Suite, url: &str, args: &[&str], dir: &Path) -> Result<SuiteRun, String> {
+/// What a leg drives.
+#[derive(Debug, Clone, Copy)]
+enum Target<'a> {
+    /// The server leg, against the running `conformance-server` at this URL.
+    Server(&'a str),
+    /// The client leg, with this `conformance-client` binary.
+    Client(&'a Path),
+}
+
+impl Target<'_> {
+    fn leg(&self) -> Leg {
+        match self {
+            Self::Server(_) => Leg::Server,
+            Self::Client(_) => Leg::Client,
+        }
+    }
+}
+
+/// Whether this process runs as root (`unshare -n` needs it; otherwise `unshare -rn` maps the
+/// user to root in a new user namespace first).
+fn is_root() -> bool {
+    fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().nth(1))
+            == Some("0")
+    })
+}
+
+/// Runs the suite against `target` with `ARGS -o DIR`, echoing its output, and parses it. The
+/// client leg runs in a private network namespace whose only interface is loopback, brought up
+/// first: the suite's mock servers listen on every interface.
+fn run_suite(
+    suite: &Suite,
+    target: &Target<'_>,
+    args: &[&str],
+    dir: &Path,
+) -> Result<SuiteRun, String> {
     if dir.exists() {
         fs::remove_dir_all(dir).map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
     }
-    let mut command = Command::new(&suite.node);
+    let mut command;
+    match target {
+        Target::Server(url) => {
+            command = Command::new(&suite.node);
+            command.arg(&suite.entry).args(["server", "--url", url]);
+            println!("\n$ node conformance server --url {url} {}", args.join(" "));
+        }
+        Target::Client(binary) => {
+            let binary = binary
+                .to_str()
+                .filter(|b| !b.contains(char::is_whitespace))
+                .ok_or_else(|| {
+                    format!(
+                        "{} has whitespace in its path; the suite splits --command on spaces",
+                        binary.display()
+                    )
+                })?;
+            command = Command::new("unshare");
+            command
+                .arg(if is_root() { "-n" } else { "-rn" })
+                .args(["sh", "-c", "ip link set lo up && exec \"$0\" \"$@\""])
+                .arg(&suite.node)
+                .arg(&suite.entry)
+                .args(["client", "--command", binary]);
+            println!(
+                "\n$ unshare -n: node conformance client --command {binary} {}",
+                args.join(" ")
+            );
+        }
+    }
     command
-        .arg(&suite.entry)
-        .args(["server", "--url", url])
         .args(args)
         .arg("-o")
         .arg(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    println!("\n$ node conformance server --url {url} {}", args.join(" "));
     let mut child = command
         .spawn()
         .map_err(|e| format!("could not start the conformance suite: {e}"))?;
@@ -420,8 +584,14 @@ fn run_suite(suite: &Suite, url: &str, args: &[&str], dir: &Path) -> Result<Suit
     let mut run = parse_suite_output(&output);
     run.status = status.code();
     if run.total.is_none() {
+        let hint = match target {
+            Target::Server(_) => "",
+            Target::Client(_) => {
+                "; the client leg needs `unshare` and `ip` (util-linux, iproute2) and the right to make namespaces"
+            }
+        };
         return Err(format!(
-            "the suite printed no `Total:` line ({})",
+            "the suite printed no `Total:` line ({}{hint})",
             describe_status(status)
         ));
     }
@@ -524,34 +694,54 @@ struct Check {
     message: String,
 }
 
-/// Prints every check under a results folder as `check\tSCENARIO\tID\tSTATUS\tMESSAGE` lines
-/// (one folder per scenario, `server-<scenario>-<timestamp>`, each with a `checks.json`).
+/// Prints every check under a results folder as `check\tSCENARIO\tID\tSTATUS\tMESSAGE` lines.
+/// One folder per scenario, named after it with `MCP_CONFORMANCE_PREFIX` before and a timestamp
+/// after, each with a `checks.json`: `server-<scenario>-<timestamp>` in the server leg,
+/// `<scenario>-<timestamp>` in the client leg, where `auth/x` is the folder `x-<timestamp>`
+/// inside `auth`.
 const CHECKS_SCRIPT: &str = r#"
 const fs = require("fs"), path = require("path");
 const dir = process.env.MCP_CONFORMANCE_RESULTS;
+const prefix = process.env.MCP_CONFORMANCE_PREFIX ?? "";
 const flat = (s) => String(s ?? "").replace(/\s+/g, " ").trim();
-for (const entry of fs.readdirSync(dir).sort()) {
-  const m = /^server-(.+)-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$/.exec(entry);
-  if (!m) continue;
+const folders = (rel, depth) => {
+  const out = [];
+  for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const child = rel ? rel + "/" + entry.name : entry.name;
+    if (fs.existsSync(path.join(dir, child, "checks.json"))) out.push(child);
+    else if (depth > 0) out.push(...folders(child, depth - 1));
+  }
+  return out;
+};
+for (const rel of folders("", 1).sort()) {
+  const m = /^(.+)-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$/.exec(rel);
+  if (!m || !m[1].startsWith(prefix)) continue;
+  const scenario = m[1].slice(prefix.length);
   let checks;
   try {
-    checks = JSON.parse(fs.readFileSync(path.join(dir, entry, "checks.json"), "utf8"));
+    checks = JSON.parse(fs.readFileSync(path.join(dir, rel, "checks.json"), "utf8"));
   } catch (e) {
-    console.log(["unreadable", m[1], "", "", flat(e.message)].join("\t"));
+    console.log(["unreadable", scenario, "", "", flat(e.message)].join("\t"));
     continue;
   }
   for (const c of checks) {
-    console.log(["check", m[1], flat(c.id), flat(c.status), flat(c.errorMessage)].join("\t"));
+    console.log(["check", scenario, flat(c.id), flat(c.status), flat(c.errorMessage)].join("\t"));
   }
 }
 "#;
 
-/// Reads the checks of every scenario of a run from its results folder.
-fn read_checks(suite: &Suite, dir: &Path) -> Result<Vec<Check>, String> {
+/// Reads the checks of every scenario of a run of `leg` from its results folder.
+fn read_checks(suite: &Suite, leg: Leg, dir: &Path) -> Result<Vec<Check>, String> {
+    let prefix = match leg {
+        Leg::Server => "server-",
+        Leg::Client => "",
+    };
     let output = Command::new(&suite.node)
         .arg("-e")
         .arg(CHECKS_SCRIPT)
         .env("MCP_CONFORMANCE_RESULTS", dir)
+        .env("MCP_CONFORMANCE_PREFIX", prefix)
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("could not run node to read the results: {e}"))?;
@@ -595,11 +785,20 @@ fn parse_checks(text: &str) -> Vec<Check> {
         .collect()
 }
 
-/// Which leg of the suite an expected failure belongs to.
+/// A leg of the suite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Leg {
     Server,
     Client,
+}
+
+impl Leg {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Server => "server",
+            Self::Client => "client",
+        }
+    }
 }
 
 /// One line of `conformance/expected-failures.txt`: `LEG REVISION SCENARIO[:CHECK-ID]`.
@@ -612,18 +811,15 @@ struct Expected {
 }
 
 impl Expected {
-    fn matches(&self, revision: &str, check: &Check) -> bool {
-        self.leg == Leg::Server
+    fn matches(&self, leg: Leg, revision: &str, check: &Check) -> bool {
+        self.leg == leg
             && self.revision == revision
             && self.scenario == check.scenario
             && self.check.as_ref().is_none_or(|c| *c == check.id)
     }
 
     fn label(&self) -> String {
-        let leg = match self.leg {
-            Leg::Server => "server",
-            Leg::Client => "client",
-        };
+        let leg = self.leg.name();
         match &self.check {
             Some(check) => format!("{leg} {} {}:{check}", self.revision, self.scenario),
             None => format!("{leg} {} {}", self.revision, self.scenario),
@@ -679,19 +875,23 @@ fn parse_expected(text: &str) -> Result<Vec<Expected>, String> {
     Ok(entries)
 }
 
-/// The judgement of one revision's server leg.
+/// The judgement of one revision's leg.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Verdict {
-    /// Scored scenarios and their checks.
+    /// Scored scenarios, and the checks that passed (not counting scenarios listed wholesale as
+    /// expected failures).
     scenarios: usize,
     passed: u64,
+    /// Scored scenarios listed wholesale as expected failures.
+    expected_scenarios: Vec<String>,
     /// Failing checks of scored scenarios that are not expected to fail.
     unexpected: Vec<String>,
     /// Failing checks that are expected to fail.
     expected: Vec<String>,
     /// Expected failures that did not happen: remove them.
     stale: Vec<String>,
-    /// Warnings of scored scenarios (reported, not failed).
+    /// Warnings of scored scenarios (server leg: reported, not failed; the client leg counts
+    /// them as failures, as the suite does).
     warnings: Vec<String>,
     /// The suite's own `Total:` line (every scenario it ran, scored or not).
     total: Option<Counts>,
@@ -707,16 +907,33 @@ impl Verdict {
     }
 }
 
-fn judge(revision: &str, run: &SuiteRun, checks: &[Check], expected: &[Expected]) -> Verdict {
+fn judge(
+    leg: Leg,
+    revision: &str,
+    run: &SuiteRun,
+    checks: &[Check],
+    expected: &[Expected],
+) -> Verdict {
     let mut verdict = Verdict {
         total: run.total,
         not_scored: run.not_scored.clone(),
         ..Verdict::default()
     };
     let mut matched: BTreeSet<usize> = BTreeSet::new();
+    let wholesale = |scenario: &str| {
+        expected.iter().position(|e| {
+            e.leg == leg && e.revision == revision && e.scenario == scenario && e.check.is_none()
+        })
+    };
+    // The suite passes a server with warnings, and fails a client on them.
+    let warning_fails = leg == Leg::Client;
     for scenario in run.scenarios.iter().filter(|s| run.is_scored(&s.name)) {
         verdict.scenarios += 1;
-        verdict.passed += scenario.passed;
+        let listed = wholesale(&scenario.name);
+        match listed {
+            Some(_) => verdict.expected_scenarios.push(scenario.name.clone()),
+            None => verdict.passed += scenario.passed,
+        }
         let failing: Vec<&Check> = checks
             .iter()
             .filter(|c| c.scenario == scenario.name && !is_pass(&c.status))
@@ -726,11 +943,14 @@ fn judge(revision: &str, run: &SuiteRun, checks: &[Check], expected: &[Expected]
                 "{}:{} {}: {}",
                 check.scenario, check.id, check.status, check.message
             );
-            if check.status == "WARNING" {
+            if check.status == "WARNING" && !warning_fails {
                 verdict.warnings.push(label);
                 continue;
             }
-            match expected.iter().position(|e| e.matches(revision, check)) {
+            match expected
+                .iter()
+                .position(|e| e.matches(leg, revision, check))
+            {
                 Some(index) => {
                     matched.insert(index);
                     verdict.expected.push(label);
@@ -738,21 +958,18 @@ fn judge(revision: &str, run: &SuiteRun, checks: &[Check], expected: &[Expected]
                 None => verdict.unexpected.push(label),
             }
         }
-        let hard = failing.iter().filter(|c| c.status != "WARNING").count() as u64;
+        let hard = failing
+            .iter()
+            .filter(|c| warning_fails || c.status != "WARNING")
+            .count() as u64;
         if scenario.failed > hard {
             // The suite counted more failures than the checks show (results not written?).
-            let wholesale = expected.iter().position(|e| {
-                e.leg == Leg::Server
-                    && e.revision == revision
-                    && e.scenario == scenario.name
-                    && e.check.is_none()
-            });
             let label = format!(
                 "{}: {} failed check(s) without details in checks.json",
                 scenario.name,
                 scenario.failed - hard
             );
-            match wholesale {
+            match listed {
                 Some(index) => {
                     matched.insert(index);
                     verdict.expected.push(label);
@@ -767,7 +984,7 @@ fn judge(revision: &str, run: &SuiteRun, checks: &[Check], expected: &[Expected]
         }
     }
     for (index, entry) in expected.iter().enumerate() {
-        if entry.leg == Leg::Server && entry.revision == revision && !matched.contains(&index) {
+        if entry.leg == leg && entry.revision == revision && !matched.contains(&index) {
             verdict.stale.push(entry.label());
         }
     }
@@ -790,21 +1007,25 @@ fn is_pass(status: &str) -> bool {
     matches!(status, "SUCCESS" | "INFO" | "SKIPPED")
 }
 
-fn print_summary(
-    verdicts: &[(&str, Verdict)],
-    informational: &[(&str, Result<SuiteRun, String>)],
-    client_entries: usize,
-) {
-    println!("\nConformance summary (server leg)");
+fn print_summary(leg: Leg, verdicts: &[RevisionVerdict], informational: &[InformationalRun]) {
+    println!("\nConformance summary ({} leg)", leg.name());
     for (revision, v) in verdicts {
+        let v = match v {
+            Ok(v) => v,
+            Err(error) => {
+                println!("  {revision}: COULD NOT RUN: {error}");
+                continue;
+            }
+        };
         let total = v.total.map_or_else(
             || "no Total line".to_owned(),
             |t| format!("Total: {} passed, {} failed", t.passed, t.failed),
         );
         println!(
-            "  {revision}: {} scored scenarios, {} checks passed, {} unexpected failures, {} \
-             expected failures; suite's {total}",
+            "  {revision}: {} scored scenarios ({} expected to fail), {} checks passed, {} \
+             unexpected failures, {} expected failures; suite's {total}",
             v.scenarios,
+            v.expected_scenarios.len(),
             v.passed,
             v.unexpected.len(),
             v.expected.len()
@@ -812,8 +1033,11 @@ fn print_summary(
         for line in &v.unexpected {
             println!("    UNEXPECTED FAILURE {line}");
         }
-        for line in &v.expected {
-            println!("    expected failure {line}");
+        if !v.expected_scenarios.is_empty() {
+            println!(
+                "    expected to fail (listed in {EXPECTED_FAILURES}): {}",
+                v.expected_scenarios.join(", ")
+            );
         }
         for line in &v.stale {
             println!(
@@ -864,10 +1088,6 @@ fn print_summary(
             ),
         }
     }
-    println!(
-        "  client leg: not run yet (no HTTP client to drive); {client_entries} client entries \
-         in {EXPECTED_FAILURES} not checked"
-    );
 }
 
 #[cfg(test)]
@@ -936,7 +1156,7 @@ Not scored for 2026-07-28: 2 scenario(s) run, 1 failing. These do not affect con
             check("caching", "c", "SUCCESS"),
             check("tasks-lifecycle", "t", "FAILURE"),
         ];
-        let v = judge("2026-07-28", &run, &checks, &[]);
+        let v = judge(Leg::Server, "2026-07-28", &run, &checks, &[]);
         assert_eq!(v.scenarios, 2);
         assert_eq!(v.passed, 36);
         assert_eq!(v.unexpected.len(), 2);
@@ -965,7 +1185,7 @@ Not scored for 2026-07-28: 2 scenario(s) run, 1 failing. These do not affect con
             status: Some(1),
         };
         let failing = [check("auth/x", "c", "FAILURE")];
-        let v = judge("2026-07-28", &run, &failing, &expected);
+        let v = judge(Leg::Server, "2026-07-28", &run, &failing, &expected);
         assert_eq!(
             (v.expected.len(), v.unexpected.len(), v.stale.len()),
             (1, 0, 0)
@@ -980,7 +1200,7 @@ Not scored for 2026-07-28: 2 scenario(s) run, 1 failing. These do not affect con
             status: Some(0),
             ..run
         };
-        let v = judge("2026-07-28", &ok_run, &passing, &expected);
+        let v = judge(Leg::Server, "2026-07-28", &ok_run, &passing, &expected);
         assert_eq!(v.stale, ["server 2026-07-28 auth/x"]);
         assert_eq!(v.failures(), 1);
     }
@@ -999,10 +1219,22 @@ Not scored for 2026-07-28: 2 scenario(s) run, 1 failing. These do not affect con
     fn a_failing_exit_without_failures_is_a_failure() {
         let mut run = parse_suite_output("✓ ping: 2 passed, 0 failed\nTotal: 2 passed, 0 failed\n");
         run.status = Some(1);
-        let v = judge("2025-11-25", &run, &[check("ping", "ping", "SUCCESS")], &[]);
+        let v = judge(
+            Leg::Server,
+            "2025-11-25",
+            &run,
+            &[check("ping", "ping", "SUCCESS")],
+            &[],
+        );
         assert_eq!(v.failures(), 1);
         run.status = Some(0);
-        let v = judge("2025-11-25", &run, &[check("ping", "ping", "SUCCESS")], &[]);
+        let v = judge(
+            Leg::Server,
+            "2025-11-25",
+            &run,
+            &[check("ping", "ping", "SUCCESS")],
+            &[],
+        );
         assert_eq!((v.failures(), v.passed), (0, 2));
     }
 
@@ -1036,5 +1268,78 @@ Not scored for 2026-07-28: 2 scenario(s) run, 1 failing. These do not affect con
         assert!(parse_args(&args(&["--suite"])).is_err());
         assert!(parse_args(&args(&["--suite", "core"])).is_err());
         assert!(parse_args(&args(&["-x"])).is_err());
+        let o = parse_args(&args(&["--leg", "client"])).unwrap();
+        assert!(o.client && !o.server);
+        let o = parse_args(&args(&["--leg", "server"])).unwrap();
+        assert!(o.server && !o.client);
+        let both = Options::default();
+        assert!(both.server && both.client);
+        assert!(parse_args(&args(&["--leg"])).is_err());
+        assert!(parse_args(&args(&["--leg", "both"])).is_err());
+    }
+
+    const CLIENT_OUTPUT: &str = "\
+=== SUITE SUMMARY ===
+✓ tools_call: 2 passed, 0 failed
+✓ sse-retry: 3 passed, 0 failed
+✗ auth/metadata-default: 0 passed, 7 failed
+✗ auth/authorization-server-migration: 2 passed, 1 failed
+✗ auth/dpop: 0 passed, 3 failed
+Total: 7 passed, 11 failed, 0 warnings
+Not scored for 2026-07-28: 1 scenario(s) run, 1 failing. These do not affect conformance.
+  ✗ auth/dpop (extension)
+";
+
+    #[test]
+    fn the_client_leg_lists_auth_scenarios_and_fails_on_warnings() {
+        let mut run = parse_suite_output(CLIENT_OUTPUT);
+        run.status = Some(1);
+        assert_eq!(run.scenarios.len(), 5);
+        assert_eq!(
+            run.total,
+            Some(Counts {
+                passed: 7,
+                failed: 11
+            })
+        );
+        let expected = parse_expected(
+            "client 2026-07-28 auth/metadata-default\n\
+             client 2026-07-28 auth/authorization-server-migration\n",
+        )
+        .unwrap();
+        let mut checks = vec![
+            check("tools_call", "tool-add-numbers", "SUCCESS"),
+            check("auth/authorization-server-migration", "a", "SUCCESS"),
+            check("auth/authorization-server-migration", "b", "FAILURE"),
+            check("auth/dpop", "d", "FAILURE"),
+        ];
+        checks.extend((0..7).map(|i| check("auth/metadata-default", &format!("m{i}"), "FAILURE")));
+        checks.extend((0..3).map(|i| check("sse-retry", &format!("s{i}"), "SUCCESS")));
+        let v = judge(Leg::Client, "2026-07-28", &run, &checks, &expected);
+        assert_eq!(v.scenarios, 4);
+        // The passes of scenarios expected to fail wholesale are not counted.
+        assert_eq!(v.passed, 5);
+        assert_eq!(
+            v.expected_scenarios,
+            [
+                "auth/metadata-default",
+                "auth/authorization-server-migration"
+            ]
+        );
+        assert_eq!((v.expected.len(), v.failures()), (8, 0));
+        assert_eq!(v.not_scored_failures, 1);
+        // The same entries mean nothing to the server leg, nor to the other revision.
+        let v = judge(Leg::Server, "2026-07-28", &run, &checks, &expected);
+        assert_eq!(v.unexpected.len(), 8);
+        let v = judge(Leg::Client, "2025-11-25", &run, &checks, &expected);
+        assert_eq!(v.unexpected.len(), 8);
+
+        // A warning fails a client (as the suite says), and only warns about a server.
+        checks.push(check("sse-retry", "client-sse-last-event-id", "WARNING"));
+        let v = judge(Leg::Client, "2026-07-28", &run, &checks, &expected);
+        assert_eq!(v.failures(), 1);
+        assert!(v.unexpected[0].contains("client-sse-last-event-id"));
+        let v = judge(Leg::Server, "2026-07-28", &run, &checks, &[]);
+        assert_eq!(v.warnings.len(), 1);
     }
 }

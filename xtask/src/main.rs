@@ -5,8 +5,8 @@
 //! - `cargo xtask ci`: every check CI runs, ending with the line `N passed, M failed`;
 //! - `cargo xtask bench [ARGS...]`: the workspace's benchmarks, `ARGS` passed through;
 //! - `cargo xtask peers [--force]`: installs the pinned third-party MCP peers the tests use;
-//! - `cargo xtask conformance [--suite all] [--release]`: the official MCP conformance suite
-//!   against `conformance-server`;
+//! - `cargo xtask conformance [--leg server|client] [--suite all] [--release]`: the official
+//!   MCP conformance suite against `conformance-server` and `conformance-client`;
 //! - `cargo xtask help`: usage.
 //!
 //! The tool uses the standard library only, so it builds in seconds on a fresh machine.
@@ -37,11 +37,13 @@ Commands:
                 Python SDKs) at the versions pinned in peers/, into
                 <target dir>/peers/, and write <target dir>/peers/peers.env.
                 Does nothing when they are present; --force reinstalls.
-  conformance [--suite all] [--release]
+  conformance [--leg server|client] [--suite all] [--release]
                 Run the official MCP conformance suite's server leg against
-                conformance-server, for 2025-11-25 and 2026-07-28; fail on any
-                failure not in conformance/expected-failures.txt. --suite all
-                also runs every scenario, for information.
+                conformance-server and its client leg against
+                conformance-client (in a private network namespace), for
+                2025-11-25 and 2026-07-28; fail on any failure not in
+                conformance/expected-failures.txt. --leg runs one leg only;
+                --suite all also runs every scenario, for information.
   help          Print this message.
 
 Environment:
