@@ -664,3 +664,49 @@ async fn a_closed_stream_is_resumed_by_get_after_its_retry_with_the_stream_opene
         "the stream's retry (300 ms) was honoured; waited {waited:?}"
     );
 }
+
+/// The example server with `--ws` too; killed on drop.
+fn start_with_ws() -> HttpServer {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_example-server"))
+        .args(["--http", "127.0.0.1:0", "--ws"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start example-server --http --ws");
+    // It prints two lines, the HTTP and the WebSocket URL; read both so it never writes to a
+    // closed pipe.
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("the server prints its URL");
+    let mut ws_line = String::new();
+    stdout
+        .read_line(&mut ws_line)
+        .expect("the server prints its WebSocket URL");
+    assert!(ws_line.starts_with("ws://127.0.0.1:"), "{ws_line:?}");
+    let url = line.trim().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
+    HttpServer { child, url }
+}
+
+#[tokio::test]
+async fn our_websocket_endpoint_in_both_eras() {
+    let server = start_with_ws();
+    let ws_url = server
+        .url
+        .replace("http://", "ws://")
+        .replace("/mcp", "/ws");
+    for (era, expect) in [
+        (EraPreference::Auto, Era::Modern),
+        (EraPreference::Legacy, Era::Legacy),
+    ] {
+        let client = Client::connect_ws(
+            &ws_url,
+            options(era),
+            mcp_client::WsClientOptions::default(),
+        )
+        .await
+        .expect("connect over WebSocket");
+        common::exercise(&client, expect).await;
+        client.close().await;
+    }
+}

@@ -149,6 +149,9 @@ pub(crate) struct Inner {
     child: tokio::sync::Mutex<Option<mcp_transport::child::ChildProcess>>,
     /// The HTTP transport, when the client speaks Streamable HTTP.
     pub(crate) http: Option<crate::http::HttpLink>,
+    /// The WebSocket transport, when the client speaks WebSocket.
+    #[cfg(feature = "ws")]
+    pub(crate) ws: Mutex<Option<mcp_transport::ws_client::WsHandle>>,
     output_schemas: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
     listeners: Mutex<HashMap<RequestId, mpsc::UnboundedSender<Notification>>>,
     cache: moka::sync::Cache<String, Cached>,
@@ -312,6 +315,8 @@ impl Client {
                 .build(),
             modern_meta: Mutex::new(None),
             http,
+            #[cfg(feature = "ws")]
+            ws: Mutex::new(None),
         });
         let client = Self { inner };
         tokio::spawn(read_loop(client.clone(), source));
@@ -1093,6 +1098,13 @@ impl Client {
         if let Some(http) = &self.inner.http {
             http.handle.close().await;
         }
+        #[cfg(feature = "ws")]
+        {
+            let ws = self.inner.ws.lock().ok().and_then(|mut w| w.take());
+            if let Some(ws) = ws {
+                ws.close().await;
+            }
+        }
         if let Some(child) = self.inner.child.lock().await.take() {
             let _ = child.shutdown().await;
         }
@@ -1169,6 +1181,9 @@ pub(crate) enum Source {
     Framed(FrameReader<BoxReader>),
     /// Streamable HTTP: messages, and requests that got no JSON-RPC answer.
     Http(mpsc::Receiver<mcp_transport::http_client::Inbound>),
+    /// WebSocket: messages, and requests lost with a dropped connection.
+    #[cfg(feature = "ws")]
+    Ws(mpsc::Receiver<mcp_transport::ws_client::Inbound>),
 }
 
 /// What the next read from a [`Source`] gave.
@@ -1202,6 +1217,18 @@ impl Source {
                 }
                 Some(mcp_transport::http_client::Inbound::Closed(error)) => {
                     tracing::warn!(%error, "the HTTP transport ended");
+                    Read::End
+                }
+            },
+            #[cfg(feature = "ws")]
+            Self::Ws(rx) => match rx.recv().await {
+                None => Read::End,
+                Some(mcp_transport::ws_client::Inbound::Message(b)) => Read::Message(b),
+                Some(mcp_transport::ws_client::Inbound::Failed { id, error }) => {
+                    Read::Failed(id, crate::ws::ws_error(error))
+                }
+                Some(mcp_transport::ws_client::Inbound::Closed(error)) => {
+                    tracing::warn!(%error, "the WebSocket transport ended");
                     Read::End
                 }
             },

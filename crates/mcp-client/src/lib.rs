@@ -29,6 +29,8 @@ pub mod config;
 mod error;
 mod handlers;
 mod http;
+#[cfg(feature = "ws")]
+mod ws;
 
 pub use client::{
     CallOptions, Client, ClientOptions, EraPreference, ServerSession, StructuredCheck,
@@ -37,3 +39,5 @@ pub use client::{
 pub use error::{ClientError, ErrorKind};
 pub use handlers::Handlers;
 pub use mcp_transport::http_client::{Credentials, HttpClientOptions, HttpError};
+#[cfg(feature = "ws")]
+pub use mcp_transport::ws_client::{WsClientOptions, WsError};
