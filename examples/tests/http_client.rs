@@ -677,7 +677,9 @@ fn start_with_ws() -> HttpServer {
     // closed pipe.
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
     let mut line = String::new();
-    stdout.read_line(&mut line).expect("the server prints its URL");
+    stdout
+        .read_line(&mut line)
+        .expect("the server prints its URL");
     let mut ws_line = String::new();
     stdout
         .read_line(&mut ws_line)
@@ -707,6 +709,139 @@ async fn our_websocket_endpoint_in_both_eras() {
         .await
         .expect("connect over WebSocket");
         common::exercise(&client, expect).await;
+        client.close().await;
+    }
+}
+
+/// A scripted SDK server (`fixtures/peers/`) on Streamable HTTP; killed on drop.
+struct ScriptServer {
+    child: Child,
+    url: String,
+}
+
+impl Drop for ScriptServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/peers")
+        .join(name)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits (bounded) until `port` accepts connections.
+fn wait_for_port(child: &mut Child, port: u16, what: &str) {
+    for _ in 0..300 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("{what} did not listen on port {port}");
+}
+
+/// `add`, `echo`, the `*://hello` resource and the `greet` prompt, as both scripts serve them.
+async fn check_script_server(client: &Client, scheme: &str, who: &str, era: &str) {
+    let tools = client.list_tools().await.unwrap();
+    assert!(tools.iter().any(|t| t.name == "add"), "{tools:?}");
+    let sum = client
+        .call_tool("add", json!({"a": 2, "b": 3}))
+        .await
+        .unwrap();
+    assert_eq!(text(&sum), "5");
+    assert_eq!(sum.structured_content, Some(json!({"sum": 5})));
+    let echoed = client
+        .call_tool("echo", json!({"text": "hi"}))
+        .await
+        .unwrap();
+    assert_eq!(text(&echoed), "hi");
+    let read = client
+        .read_resource(&format!("{scheme}://hello"))
+        .await
+        .unwrap();
+    assert_eq!(read.contents[0].uri(), format!("{scheme}://hello"));
+    let prompt = client
+        .get_prompt(
+            "greet",
+            std::collections::BTreeMap::from([("name".to_owned(), "Bo".to_owned())]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        prompt.messages[0].content.as_text(),
+        Some("Please greet Bo warmly.")
+    );
+    println!("{who} http {era} tools/list tools/call x2 resources/read prompts/get passed");
+}
+
+#[tokio::test]
+async fn typescript_sdk_http_server() {
+    let Some(peers) = peers() else { return };
+    let mut child = Command::new(&peers["NODE22"])
+        .arg(fixture("ts-server.mjs"))
+        .args(["--http", "0"])
+        .env("NPM_MODULES", &peers["NPM_MODULES"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start ts-server --http");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("ts-server prints its URL");
+    let server = ScriptServer {
+        child,
+        url: line.trim().to_owned(),
+    };
+    assert!(
+        server.url.starts_with("http://127.0.0.1:"),
+        "{:?}",
+        server.url
+    );
+    // The SDK 1.32 server is legacy only: the modern probe falls back.
+    let client = connect(&server.url, EraPreference::Auto).await;
+    assert_eq!(client.session().unwrap().era(), Era::Legacy);
+    check_script_server(&client, "ts", "typescript-sdk", "auto->legacy").await;
+    client.close().await;
+}
+
+#[tokio::test]
+async fn python_sdk_http_server_in_both_eras() {
+    let Some(peers) = peers() else { return };
+    let port = free_port();
+    let mut child = Command::new(&peers["PYTHON"])
+        .arg(fixture("py-server.py"))
+        .args(["--http", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start py-server --http");
+    wait_for_port(&mut child, port, "py-server");
+    let server = ScriptServer {
+        child,
+        url: format!("http://127.0.0.1:{port}/mcp"),
+    };
+    for (era, expect, label) in [
+        (EraPreference::Auto, Era::Modern, "auto->modern"),
+        (EraPreference::Legacy, Era::Legacy, "legacy"),
+    ] {
+        let client = connect(&server.url, era).await;
+        assert_eq!(client.session().unwrap().era(), expect);
+        check_script_server(&client, "py", "python-sdk", label).await;
         client.close().await;
     }
 }
