@@ -714,10 +714,14 @@ const folders = (rel, depth) => {
   }
   return out;
 };
+// The newest folder of each scenario only: another run writing into the same folder at the
+// same time (two runs at once in one target dir) leaves a second one.
+const newest = new Map();
 for (const rel of folders("", 1).sort()) {
   const m = /^(.+)-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$/.exec(rel);
-  if (!m || !m[1].startsWith(prefix)) continue;
-  const scenario = m[1].slice(prefix.length);
+  if (m && m[1].startsWith(prefix)) newest.set(m[1].slice(prefix.length), rel);
+}
+for (const [scenario, rel] of newest) {
   let checks;
   try {
     checks = JSON.parse(fs.readFileSync(path.join(dir, rel, "checks.json"), "utf8"));
