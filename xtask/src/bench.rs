@@ -5,9 +5,13 @@
 //!   echo), all driven by `bench-load` at 1 and 16 calls in flight. Each server and load runs
 //!   several times (interleaved), the median run by calls/s is kept, and a table is printed.
 //!   See `docs/benchmarks.md`.
+//! - `cargo xtask bench client [OPTIONS]`: the client benchmark of the `mcp-bench` crate — our
+//!   client (`bench-client-ours`) and rmcp's (`bench-client-rmcp`), each driving our server and
+//!   rmcp's over stdio at 1 and 16 calls in flight, in both eras; same runs, medians and noise
+//!   detection as `stdio`. See `docs/benchmarks.md`.
 //! - `cargo xtask bench codec [ARGS...]`: the criterion benchmark of the protocol codec,
 //!   `ARGS` appended to its `cargo bench` command.
-//! - `cargo xtask bench [ARGS...]`: both, `ARGS` going to the codec benchmark as before.
+//! - `cargo xtask bench [ARGS...]`: all three, `ARGS` going to the codec benchmark as before.
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -18,7 +22,7 @@ use crate::process::{cargo, display, repo_root, run_ok};
 
 /// Usage of `cargo xtask bench`.
 const USAGE: &str = "\
-Usage: cargo xtask bench [stdio [OPTIONS] | codec [ARGS...] | ARGS...]
+Usage: cargo xtask bench [stdio [OPTIONS] | client [OPTIONS] | codec [ARGS...] | ARGS...]
 
   stdio     The stdio benchmark (bench/): our server, rmcp 3.x and the bare ceiling, each
             serving `echo`, at 1 and 16 calls in flight; prints the table.
@@ -27,8 +31,15 @@ Usage: cargo xtask bench [stdio [OPTIONS] | codec [ARGS...] | ARGS...]
                                      how bench-load writes requests (default both: the
                                      dedicated-writer table, then the inline one)
             --quick                  one run per case, fewer calls (a smoke test)
+  client    The client benchmark (bench/): our client and rmcp 3.x's, each driving our
+            server and rmcp's over stdio, at 1 and 16 calls in flight; prints the table.
+            --runs N                 runs per case, the median is kept (default 3)
+            --era legacy|modern|both which era the clients speak (default both: the
+                                     legacy table, then the modern one)
+            --quick                  one run per case, fewer calls (a smoke test)
   codec     The criterion benchmark of the protocol codec; ARGS go to `cargo bench`.
-  (none)    stdio with its defaults, then codec with ARGS (`cargo xtask bench -- --quick`).
+  (none)    stdio, then client, with their defaults, then codec with ARGS
+            (`cargo xtask bench -- --quick`).
 ";
 
 /// A criterion benchmark target: the package and the `[[bench]]` name.
@@ -57,6 +68,14 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some((first, rest)) if first == "client" => match ClientBenchOptions::parse(rest) {
+            Ok(options) => exit_code(client(&options)),
+            Err(message) => {
+                eprintln!("xtask: {message}\n");
+                eprint!("{USAGE}");
+                ExitCode::from(2)
+            }
+        },
         Some((first, rest)) if first == "codec" => exit_code(criterion(rest)),
         Some((first, _)) if first == "help" || first == "-h" || first == "--help" => {
             print!("{USAGE}");
@@ -64,8 +83,9 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         }
         _ => {
             let stdio_ok = stdio(&StdioOptions::default());
+            let client_ok = client(&ClientBenchOptions::default());
             let codec_ok = criterion(args);
-            exit_code(stdio_ok && codec_ok)
+            exit_code(stdio_ok && client_ok && codec_ok)
         }
     }
 }
@@ -368,8 +388,13 @@ fn json_number(line: &str, key: &str) -> Option<f64> {
 
 /// The run with the median calls/s (the lower middle one for an even count).
 fn median(runs: &[RunResult]) -> Option<RunResult> {
+    median_by(runs, |r| r.calls_per_s)
+}
+
+/// The run with the median `key` (the lower middle one for an even count).
+fn median_by<T: Clone>(runs: &[T], key: impl Fn(&T) -> f64) -> Option<T> {
     let mut sorted = runs.to_vec();
-    sorted.sort_by(|a, b| a.calls_per_s.total_cmp(&b.calls_per_s));
+    sorted.sort_by(|a, b| key(a).total_cmp(&key(b)));
     let index = sorted.len().checked_sub(1)? / 2;
     sorted.get(index).cloned()
 }
@@ -664,6 +689,433 @@ fn verdict(met: bool) -> &'static str {
     if met { "(met)" } else { "(MISSED)" }
 }
 
+/// Which era the client benchmark's clients speak (`--era`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientEra {
+    /// `initialize` with 2025-11-25.
+    Legacy,
+    /// `server/discover` with 2026-07-28, `_meta` on every request.
+    Modern,
+}
+
+impl ClientEra {
+    /// The value of `bench-client-* --era`.
+    fn flag(self) -> &'static str {
+        match self {
+            Self::Legacy => "legacy",
+            Self::Modern => "modern",
+        }
+    }
+
+    /// The table's title line.
+    fn title(self) -> &'static str {
+        match self {
+            Self::Legacy => "legacy era: initialize with 2025-11-25, then plain requests",
+            Self::Modern => "modern era: server/discover with 2026-07-28, _meta on every request",
+        }
+    }
+}
+
+/// Options of `cargo xtask bench client`.
+#[derive(Debug, Clone, PartialEq)]
+struct ClientBenchOptions {
+    /// Runs per case; the median is reported.
+    runs: usize,
+    /// The eras to run, one table each.
+    eras: Vec<ClientEra>,
+    /// Fewer calls, for a smoke test.
+    quick: bool,
+}
+
+impl Default for ClientBenchOptions {
+    fn default() -> Self {
+        Self {
+            runs: 3,
+            eras: vec![ClientEra::Legacy, ClientEra::Modern],
+            quick: false,
+        }
+    }
+}
+
+impl ClientBenchOptions {
+    /// Parses the arguments after `client`.
+    fn parse(args: &[String]) -> Result<Self, String> {
+        let mut options = Self::default();
+        let mut runs = None;
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--quick" => options.quick = true,
+                "--runs" => {
+                    let value = args.next().ok_or("--runs needs a value")?;
+                    let n: usize = value
+                        .parse()
+                        .map_err(|e| format!("bad --runs {value:?}: {e}"))?;
+                    if n == 0 {
+                        return Err("--runs must be at least 1".into());
+                    }
+                    runs = Some(n);
+                }
+                "--era" => {
+                    let value = args.next().ok_or("--era needs a value")?;
+                    options.eras = match value.as_str() {
+                        "legacy" => vec![ClientEra::Legacy],
+                        "modern" => vec![ClientEra::Modern],
+                        "both" => vec![ClientEra::Legacy, ClientEra::Modern],
+                        _ => return Err(format!("bad --era {value:?}")),
+                    };
+                }
+                other => return Err(format!("unknown option {other:?} for `bench client`")),
+            }
+        }
+        options.runs = runs.unwrap_or(if options.quick { 1 } else { 3 });
+        Ok(options)
+    }
+}
+
+/// A client of the client benchmark: its label and its `mcp-bench` binary.
+#[derive(Debug, Clone, Copy)]
+struct ClientSpec {
+    /// The label in the table.
+    label: &'static str,
+    /// The `mcp-bench` binary.
+    binary: &'static str,
+    /// What it is, for the legend.
+    about: &'static str,
+}
+
+/// The clients, in table order. The first is ours, the last the rmcp one.
+const CLIENTS: &[ClientSpec] = &[
+    ClientSpec {
+        label: "ours",
+        binary: "bench-client-ours",
+        about: "mcp_client::Client::spawn, call_tool from N tasks, current-thread tokio runtime",
+    },
+    ClientSpec {
+        label: RMCP,
+        binary: "bench-client-rmcp",
+        about: "rmcp 3.11 client over the child's (stdout, stdin), RunningService::call_tool \
+                from N tasks, current-thread tokio runtime",
+    },
+];
+
+/// The servers the clients drive: labels of [`SERVERS`] rows, in table order.
+const CLIENT_SERVERS: &[&str] = &["ours", RMCP];
+
+/// The numbers of one client-benchmark run, read from a `bench-client-*` JSON line.
+#[derive(Debug, Clone, PartialEq)]
+struct ClientRun {
+    /// Calls per second.
+    calls_per_s: f64,
+    /// Median latency, µs.
+    p50_us: f64,
+    /// 99th percentile latency, µs.
+    p99_us: f64,
+    /// Client CPU per 1,000 calls, ms.
+    client_cpu_ms: f64,
+    /// Server CPU per 1,000 calls, ms.
+    server_cpu_ms: f64,
+    /// CPU used by other processes during the run, % of the machine.
+    other_cpu_pct: f64,
+}
+
+impl ClientRun {
+    /// Reads the fields from a `bench-client-*` JSON line.
+    fn from_json(line: &str) -> Option<Self> {
+        Some(Self {
+            calls_per_s: json_number(line, "calls_per_s")?,
+            p50_us: json_number(line, "p50_us")?,
+            p99_us: json_number(line, "p99_us")?,
+            client_cpu_ms: json_number(line, "client_cpu_ms_per_1k")?,
+            server_cpu_ms: json_number(line, "server_cpu_ms_per_1k")?,
+            other_cpu_pct: json_number(line, "other_cpu_pct")?,
+        })
+    }
+
+    /// Whether other processes used enough CPU during the run to distort it.
+    fn disturbed(&self) -> bool {
+        self.other_cpu_pct > DISTURBED_PCT
+    }
+}
+
+/// `cargo xtask bench client`: builds, runs every case, prints the tables. Returns success.
+fn client(options: &ClientBenchOptions) -> bool {
+    let mut build = cargo(&["build", "--release", "-p", "mcp-bench", "--bins"]);
+    println!("$ {}", display(&build));
+    if !run_ok(&mut build) {
+        eprintln!("xtask: building the client benchmark failed");
+        return false;
+    }
+    let bin_dir = target_dir(&repo_root()).join("release");
+    let log_path = target_dir(&repo_root()).join("bench").join("client.jsonl");
+    let mut log = String::new();
+    let loads: Vec<Load> = LOADS
+        .iter()
+        .map(|load| {
+            if options.quick {
+                Load {
+                    calls: load.calls / 10,
+                    warmup: load.warmup / 10,
+                    ..*load
+                }
+            } else {
+                *load
+            }
+        })
+        .collect();
+    let servers: Vec<ServerSpec> = CLIENT_SERVERS
+        .iter()
+        .filter_map(|label| SERVERS.iter().find(|s| s.label == *label).copied())
+        .collect();
+    // Every (client, server) pair, in table order.
+    let pairs: Vec<(ClientSpec, ServerSpec)> = CLIENTS
+        .iter()
+        .flat_map(|c| servers.iter().map(move |s| (*c, *s)))
+        .collect();
+
+    let interactive = std::io::stdout().is_terminal();
+    let started = Instant::now();
+    let mut ok = true;
+    for &era in &options.eras {
+        // results[pair][load] = every run.
+        let mut results = vec![vec![Vec::new(); loads.len()]; pairs.len()];
+        // Interleave: each round runs every case once, so slow drift hits every pair alike.
+        for round in 1..=options.runs {
+            if !interactive {
+                println!("round {round}/{} (era {})", options.runs, era.flag());
+            }
+            for (p, (client_spec, server)) in pairs.iter().enumerate() {
+                for (l, load) in loads.iter().enumerate() {
+                    if interactive {
+                        print!(
+                            "\rround {round}/{} (era {}): {} client, {} server, {:>2} in flight   ",
+                            options.runs,
+                            era.flag(),
+                            client_spec.label,
+                            server.label,
+                            load.in_flight
+                        );
+                        flush_stdout();
+                    }
+                    match run_client_case(&bin_dir, client_spec, server, load, era, &mut log) {
+                        Ok(result) => results[p][l].push(result),
+                        Err(message) => {
+                            eprintln!(
+                                "\nxtask: {} client, {} server, {} in flight: {message}",
+                                client_spec.label, server.label, load.in_flight
+                            );
+                            ok = false;
+                        }
+                    }
+                }
+            }
+        }
+        if interactive {
+            print!("\r{:<80}\r", "");
+        }
+        let medians: Vec<Vec<Option<ClientRun>>> = results
+            .iter()
+            .map(|per_load| {
+                per_load
+                    .iter()
+                    .map(|runs| median_by(runs, |r| r.calls_per_s))
+                    .collect()
+            })
+            .collect();
+        print_client_table(era, options.runs, &loads, &pairs, &medians);
+    }
+    println!(
+        "client benchmark: {:.0} s; every run's JSON line was appended to {}",
+        started.elapsed().as_secs_f64(),
+        log_path.display()
+    );
+    if let Err(error) = append_log(&log_path, &log) {
+        eprintln!("xtask: could not write {}: {error}", log_path.display());
+    }
+    ok
+}
+
+/// Appends `lines` to the file at `path`, creating it and its folder if needed.
+fn append_log(path: &Path, lines: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?
+        .write_all(lines.as_bytes())
+}
+
+/// Runs one client case on a quiet machine, retrying disturbed runs; logs every attempt's line.
+fn run_client_case(
+    bin_dir: &Path,
+    client_spec: &ClientSpec,
+    server: &ServerSpec,
+    load: &Load,
+    era: ClientEra,
+    log: &mut String,
+) -> Result<ClientRun, String> {
+    let mut best: Option<ClientRun> = None;
+    for _ in 0..ATTEMPTS {
+        wait_for_quiet();
+        let mut command = Command::new(bin_dir.join(client_spec.binary));
+        command
+            .args([
+                "--label",
+                &format!("{}-client/{}-server", client_spec.label, server.label),
+            ])
+            .args(["--in-flight", &load.in_flight.to_string()])
+            .args(["--calls", &load.calls.to_string()])
+            .args(["--warmup", &load.warmup.to_string()])
+            .args(["--max-seconds", MAX_SECONDS])
+            .args(["--era", era.flag()])
+            .arg("--")
+            .arg(bin_dir.join(server.binary))
+            .args(server.args);
+        let line = json_line_of(command, client_spec.binary)?;
+        log.push_str(&line);
+        log.push('\n');
+        let result = ClientRun::from_json(&line)
+            .ok_or_else(|| format!("unexpected {} output: {line}", client_spec.binary))?;
+        let disturbed = result.disturbed();
+        if best
+            .as_ref()
+            .is_none_or(|b| result.other_cpu_pct < b.other_cpu_pct)
+        {
+            best = Some(result);
+        }
+        if !disturbed {
+            break;
+        }
+    }
+    best.ok_or_else(|| String::from("no attempt ran"))
+}
+
+/// Runs `command` (a benchmark binary named `name`); returns the last JSON line it printed.
+fn json_line_of(mut command: Command, name: &str) -> Result<String, String> {
+    command.stdin(Stdio::null()).stderr(Stdio::inherit());
+    let output = command
+        .output()
+        .map_err(|e| format!("could not start {name}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("{name} failed ({})", output.status));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .lines()
+        .rev()
+        .find(|line| line.starts_with('{'))
+        .map(str::to_owned)
+        .ok_or_else(|| format!("{name} printed no result: {stdout}"))
+}
+
+/// Prints the client table of one era and the goal's verdicts.
+fn print_client_table(
+    era: ClientEra,
+    runs: usize,
+    loads: &[Load],
+    pairs: &[(ClientSpec, ServerSpec)],
+    medians: &[Vec<Option<ClientRun>>],
+) {
+    let find = |client_label: &str, server_label: &str, l: usize| {
+        pairs
+            .iter()
+            .position(|(c, s)| c.label == client_label && s.label == server_label)
+            .and_then(|p| medians.get(p))
+            .and_then(|per_load| per_load.get(l).cloned().flatten())
+    };
+    println!(
+        "client over stdio, echo tool — {} — median of {runs} run(s) by calls/s",
+        era.title()
+    );
+    println!(
+        "| {:<6} | {:<6} | {:>9} | {:>9} | {:>7} | {:>7} | {:>17} | {:>17} | {:>11} |",
+        "client",
+        "server",
+        "in flight",
+        "calls/s",
+        "p50 µs",
+        "p99 µs",
+        "client CPU ms/1k",
+        "server CPU ms/1k",
+        "x rmcp pair"
+    );
+    println!(
+        "|{}|{}|{}|{}|{}|{}|{}|{}|{}|",
+        "-".repeat(8),
+        "-".repeat(8),
+        "-".repeat(11),
+        "-".repeat(11),
+        "-".repeat(9),
+        "-".repeat(9),
+        "-".repeat(19),
+        "-".repeat(19),
+        "-".repeat(13)
+    );
+    let mut any_disturbed = false;
+    for (l, load) in loads.iter().enumerate() {
+        let baseline = find(RMCP, RMCP, l);
+        for (p, (client_spec, server)) in pairs.iter().enumerate() {
+            let Some(Some(r)) = medians.get(p).and_then(|m| m.get(l)) else {
+                println!(
+                    "| {:<6} | {:<6} | {:>9} | {:>9} | {:>7} | {:>7} | {:>17} | {:>17} | {:>11} |",
+                    client_spec.label, server.label, load.in_flight, "failed", "", "", "", "", ""
+                );
+                continue;
+            };
+            let ratio = baseline.as_ref().map_or_else(String::new, |b| {
+                format!("{:.2}", r.calls_per_s / b.calls_per_s)
+            });
+            let label = if r.disturbed() {
+                format!("{}*", client_spec.label)
+            } else {
+                client_spec.label.to_owned()
+            };
+            any_disturbed |= r.disturbed();
+            println!(
+                "| {:<6} | {:<6} | {:>9} | {:>9.0} | {:>7.0} | {:>7.0} | {:>17.1} | {:>17.1} | {:>11} |",
+                label,
+                server.label,
+                load.in_flight,
+                r.calls_per_s,
+                r.p50_us,
+                r.p99_us,
+                r.client_cpu_ms,
+                r.server_cpu_ms,
+                ratio
+            );
+        }
+    }
+    for client_spec in CLIENTS {
+        println!("  {:<6} client: {}", client_spec.label, client_spec.about);
+    }
+    for server in CLIENT_SERVERS {
+        if let Some(spec) = SERVERS.iter().find(|s| s.label == *server) {
+            println!("  {:<6} server: {}", spec.label, spec.about);
+        }
+    }
+    if any_disturbed {
+        println!(
+            "  *      other processes used more than {DISTURBED_PCT}% of the CPU during every \
+             attempt of this run: its numbers are not reliable"
+        );
+    }
+    // The issue's goal: our client and server together at least twice the rmcp pair.
+    for (l, load) in loads.iter().enumerate() {
+        if let (Some(ours), Some(rmcp)) = (find("ours", "ours", l), find(RMCP, RMCP, l)) {
+            let ratio = ours.calls_per_s / rmcp.calls_per_s;
+            println!(
+                "  goal at {} in flight: ours pair vs rmcp pair >= 2x: {ratio:.2}x {}",
+                load.in_flight,
+                verdict(ratio >= 2.0)
+            );
+        }
+    }
+    println!();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -690,6 +1142,38 @@ mod tests {
         let m = median(&[run(3.0), run(1.0), run(2.0)]).expect("three runs");
         assert!((m.p50_us - 2.0).abs() < 1e-9);
         assert_eq!(median(&[]), None);
+    }
+
+    #[test]
+    fn reads_a_client_json_line() {
+        let line = r#"{"label":"ours-client/ours-server","client":"ours","era":"legacy","calls_per_s":25885.9,"p50_us":14.6,"p99_us":84.5,"client_cpu_ms_per_1k":10.5,"server_cpu_ms_per_1k":9.5,"other_cpu_pct":7.2}"#;
+        let r = ClientRun::from_json(line).expect("a complete line");
+        assert!((r.calls_per_s - 25885.9).abs() < 1e-9);
+        assert!((r.server_cpu_ms - 9.5).abs() < 1e-9);
+        assert!(r.disturbed());
+        assert_eq!(ClientRun::from_json(r#"{"calls_per_s":1}"#), None);
+    }
+
+    #[test]
+    fn parses_client_options() {
+        let args = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            ClientBenchOptions::parse(&[]),
+            Ok(ClientBenchOptions::default())
+        );
+        let quick = ClientBenchOptions::parse(&args(&["--quick", "--era", "modern"]))
+            .expect("valid options");
+        assert_eq!(quick.runs, 1);
+        assert_eq!(quick.eras, vec![ClientEra::Modern]);
+        assert!(ClientBenchOptions::parse(&args(&["--era", "old"])).is_err());
+        assert!(ClientBenchOptions::parse(&args(&["--runs", "0"])).is_err());
+    }
+
+    #[test]
+    fn every_client_server_is_a_server_row() {
+        for label in CLIENT_SERVERS {
+            assert!(SERVERS.iter().any(|s| s.label == *label), "{label}");
+        }
     }
 
     #[test]

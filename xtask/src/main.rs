@@ -29,8 +29,12 @@ Commands:
                 cargo-deny) and print a summary whose last line is
                 `N passed, M failed`. Exits non-zero if anything failed. Runs
                 every step even after a failure.
-  bench [ARGS]  Run the workspace benchmarks (criterion). ARGS are appended to
-                each `cargo bench` command, e.g. `cargo xtask bench -- --quick`.
+  bench [stdio|client|codec] [ARGS]
+                Run the workspace benchmarks: the stdio server benchmark, the
+                client benchmark, the codec's criterion benchmark; all three
+                without a subcommand (ARGS then go to `cargo bench`, e.g.
+                `cargo xtask bench -- --quick`). `cargo xtask bench help`
+                lists each one's options.
   peers [--force]
                 Install the third-party MCP peers the tests use (Node 22, the
                 Inspector, the conformance suite, reference servers, the TS and
