@@ -9,6 +9,7 @@
 //!   client (`bench-client-ours`) and rmcp's (`bench-client-rmcp`), each driving our server and
 //!   rmcp's over stdio at 1 and 16 calls in flight, in both eras; same runs, medians and noise
 //!   detection as `stdio`. See `docs/benchmarks.md`.
+//! - `cargo xtask bench http [OPTIONS]`: the HTTP benchmark, in `bench_http.rs`.
 //! - `cargo xtask bench codec [ARGS...]`: the criterion benchmark of the protocol codec,
 //!   `ARGS` appended to its `cargo bench` command.
 //! - `cargo xtask bench [ARGS...]`: all three, `ARGS` going to the codec benchmark as before.
@@ -22,7 +23,8 @@ use crate::process::{cargo, display, repo_root, run_ok};
 
 /// Usage of `cargo xtask bench`.
 const USAGE: &str = "\
-Usage: cargo xtask bench [stdio [OPTIONS] | client [OPTIONS] | codec [ARGS...] | ARGS...]
+Usage: cargo xtask bench [stdio [OPTIONS] | client [OPTIONS] | http [OPTIONS] | codec [ARGS...]
+                          | ARGS...]
 
   stdio     The stdio benchmark (bench/): our server, rmcp 3.x and the bare ceiling, each
             serving `echo`, at 1 and 16 calls in flight; prints the table.
@@ -76,9 +78,10 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some((first, rest)) if first == "http" => crate::bench_http::dispatch(rest, USAGE),
         Some((first, rest)) if first == "codec" => exit_code(criterion(rest)),
         Some((first, _)) if first == "help" || first == "-h" || first == "--help" => {
-            print!("{USAGE}");
+            print!("{USAGE}{}", crate::bench_http::USAGE);
             ExitCode::SUCCESS
         }
         _ => {

@@ -12,6 +12,7 @@
 //! The tool uses the standard library only, so it builds in seconds on a fresh machine.
 
 mod bench;
+mod bench_http;
 mod ci;
 mod conformance;
 mod peers;
@@ -29,7 +30,7 @@ Commands:
                 cargo-deny) and print a summary whose last line is
                 `N passed, M failed`. Exits non-zero if anything failed. Runs
                 every step even after a failure.
-  bench [stdio|client|codec] [ARGS]
+  bench [stdio|client|http|codec] [ARGS]
                 Run the workspace benchmarks: the stdio server benchmark, the
                 client benchmark, the codec's criterion benchmark; all three
                 without a subcommand (ARGS then go to `cargo bench`, e.g.
