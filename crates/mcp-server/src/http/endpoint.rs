@@ -404,16 +404,15 @@ fn check_modern_headers(
     if req.method == "tools/call"
         && let Some(name) = p.name.as_deref()
     {
-        let definition = server
+        // Walked in place: cloning the definition (its schema) per request cost more than
+        // the walk itself.
+        let params = server
             .inner
             .router
             .read()
             .tools
             .get(name)
-            .map(|t| t.definition.clone());
-        let params = definition
-            .as_ref()
-            .and_then(|d| headers::tool_header_params(d).ok())
+            .and_then(|t| headers::tool_header_params(&t.definition).ok())
             .unwrap_or_default();
         if !params.is_empty() {
             let arguments: JsonObject = p
