@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use crate::process::{cargo, display, repo_root, run_ok};
 
 /// Usage of `cargo xtask bench http`, for the `bench` usage text.
-pub(crate) const USAGE: &str = "\
-  http      The HTTP benchmark (bench/): our Streamable HTTP server, rmcp 3.x's and a
+pub(crate) const USAGE: &str =
+    "  http      The HTTP benchmark (bench/): our Streamable HTTP server, rmcp 3.x's and a
             bare hyper JSON echo (the ceiling), modern and legacy era, at 1, 16 and 64
             calls in flight; then memory per idle legacy session with 10,000 open.
             --runs N                 runs per case, the median is kept (default 3)
