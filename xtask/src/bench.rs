@@ -87,8 +87,9 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         _ => {
             let stdio_ok = stdio(&StdioOptions::default());
             let client_ok = client(&ClientBenchOptions::default());
+            let http_ok = crate::bench_http::run_default();
             let codec_ok = criterion(args);
-            exit_code(stdio_ok && client_ok && codec_ok)
+            exit_code(stdio_ok && client_ok && http_ok && codec_ok)
         }
     }
 }

@@ -423,6 +423,11 @@ pub(crate) fn dispatch(args: &[String], usage: &str) -> ExitCode {
     }
 }
 
+/// The HTTP benchmark with its default options, as the plain `cargo xtask bench` runs it.
+pub(crate) fn run_default() -> bool {
+    run(&HttpOptions::default())
+}
+
 /// `cargo xtask bench http`: builds, runs every case, prints the tables. Returns success.
 fn run(options: &HttpOptions) -> bool {
     let mut build = cargo(&["build", "--release", "-p", "mcp-bench", "--bins"]);
