@@ -40,7 +40,7 @@ Usage: cargo xtask bench [stdio [OPTIONS] | client [OPTIONS] | http [OPTIONS] | 
                                      legacy table, then the modern one)
             --quick                  one run per case, fewer calls (a smoke test)
   codec     The criterion benchmark of the protocol codec; ARGS go to `cargo bench`.
-  (none)    stdio, then client, with their defaults, then codec with ARGS
+  (none)    stdio, client and http with their defaults, then codec with ARGS
             (`cargo xtask bench -- --quick`).
 ";
 
