@@ -978,45 +978,57 @@ impl Server {
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             };
-            let Some(session) = conn.legacy_session() else {
-                continue;
-            };
-            let outbox = Outbox::new(conn.outbox.clone(), session.version);
-            let params = NotificationParams::default();
-            match change {
-                Change::Tools => {
-                    outbox
-                        .notify("notifications/tools/list_changed", params)
-                        .await
-                }
-                Change::Prompts => {
-                    outbox
-                        .notify("notifications/prompts/list_changed", params)
-                        .await
-                }
-                Change::Resources => {
-                    outbox
-                        .notify("notifications/resources/list_changed", params)
-                        .await
-                }
-                Change::ResourceUpdated(uri) => {
-                    let subscribed = conn
-                        .subscriptions
-                        .lock()
-                        .map(|s| s.iter().any(|u| uri.starts_with(u.as_str())))
-                        .unwrap_or(false);
-                    if subscribed {
-                        outbox
-                            .notify(
-                                "notifications/resources/updated",
-                                ResourceUpdatedNotificationParams { uri, meta: None },
-                            )
-                            .await
-                    } else {
-                        true
-                    }
-                }
-            };
+            self.notify_change(&conn, change).await;
         }
+    }
+
+    /// The router's changes, for transports that forward them to many connections from one
+    /// task (HTTP sessions) instead of one task per connection.
+    pub(crate) fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.inner.router.subscribe()
+    }
+
+    /// Sends one router change to a legacy session: a list-changed notification, or an update
+    /// of a resource it subscribed to.
+    pub(crate) async fn notify_change(&self, conn: &Connection, change: Change) {
+        let Some(session) = conn.legacy_session() else {
+            return;
+        };
+        let outbox = Outbox::new(conn.outbox.clone(), session.version);
+        let params = NotificationParams::default();
+        match change {
+            Change::Tools => {
+                outbox
+                    .notify("notifications/tools/list_changed", params)
+                    .await
+            }
+            Change::Prompts => {
+                outbox
+                    .notify("notifications/prompts/list_changed", params)
+                    .await
+            }
+            Change::Resources => {
+                outbox
+                    .notify("notifications/resources/list_changed", params)
+                    .await
+            }
+            Change::ResourceUpdated(uri) => {
+                let subscribed = conn
+                    .subscriptions
+                    .lock()
+                    .map(|s| s.iter().any(|u| uri.starts_with(u.as_str())))
+                    .unwrap_or(false);
+                if subscribed {
+                    outbox
+                        .notify(
+                            "notifications/resources/updated",
+                            ResourceUpdatedNotificationParams { uri, meta: None },
+                        )
+                        .await
+                } else {
+                    true
+                }
+            }
+        };
     }
 }

@@ -226,6 +226,8 @@ pub(crate) struct Sessions {
     epoch: Instant,
     limits: Limits,
     sweeper: AtomicBool,
+    /// Whether the change forwarder has been started.
+    forwarder: AtomicBool,
 }
 
 /// No room for another session: every session is busy.
@@ -239,6 +241,7 @@ impl Sessions {
             epoch: Instant::now(),
             limits,
             sweeper: AtomicBool::new(false),
+            forwarder: AtomicBool::new(false),
         }
     }
 
@@ -292,8 +295,7 @@ impl Sessions {
             tracing::debug!(session = %old.id, "session cap reached: evicted the longest idle");
             end(&old);
         }
-        let server = server.clone();
-        tokio::spawn(async move { server.forward_changes(conn).await });
+        self.start_forwarder(server);
         self.start_sweeper();
         Ok(session)
     }
@@ -383,6 +385,47 @@ impl Sessions {
             tracing::debug!(session = %s.id, "session expired");
             end(s);
         }
+    }
+
+    /// One task for every session: each router change goes to every open session (through a
+    /// short-lived task per session, so one session that is not reading cannot hold up the
+    /// others). A task per session would cost each idle session its memory.
+    fn start_forwarder(self: &Arc<Self>, server: &Server) {
+        if self.forwarder.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let sessions = Arc::downgrade(self);
+        let server = server.clone();
+        let mut changes = server.subscribe_changes();
+        tokio::spawn(async move {
+            loop {
+                let change = match changes.recv().await {
+                    Ok(c) => c,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                };
+                let Some(sessions) = sessions.upgrade() else {
+                    return;
+                };
+                let open: Vec<Arc<Session>> = sessions
+                    .map
+                    .read()
+                    .map(|m| m.values().cloned().collect())
+                    .unwrap_or_default();
+                drop(sessions);
+                for session in open {
+                    let server = server.clone();
+                    let change = change.clone();
+                    tokio::spawn(async move {
+                        let conn = &session.conn;
+                        tokio::select! {
+                            () = server.notify_change(conn, change) => {}
+                            () = conn.closing.cancelled() => {}
+                        }
+                    });
+                }
+            }
+        });
     }
 
     fn start_sweeper(self: &Arc<Self>) {
