@@ -2,8 +2,8 @@
 //! reference `server-everything` (legacy only) through the fallback path. Plus faults: a server
 //! that exits mid-call, never answers, writes garbage, floods notifications or ignores SIGTERM.
 
+mod peer_env;
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -40,28 +40,7 @@ async fn our_server_in_the_legacy_era() {
 }
 
 fn peers() -> Option<HashMap<String, String>> {
-    let path = std::env::var_os("MCP_PEERS_ENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/peers/peers.env"));
-    match std::fs::read_to_string(&path) {
-        Ok(t) => Some(
-            t.lines()
-                .filter(|l| !l.starts_with('#'))
-                .filter_map(|l| l.split_once('='))
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
-        ),
-        Err(_) if std::env::var_os("MCP_REQUIRE_PEERS").is_some() => {
-            panic!("{} missing (MCP_REQUIRE_PEERS is set)", path.display())
-        }
-        Err(_) => {
-            eprintln!(
-                "NOTE: server-everything tests did NOT run: {} not found (run `cargo xtask peers`)",
-                path.display()
-            );
-            None
-        }
-    }
+    peer_env::peers("server-everything tests")
 }
 
 #[tokio::test]

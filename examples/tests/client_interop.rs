@@ -11,7 +11,9 @@
 //! Without `target/peers/peers.env` the tests print a NOTE and pass, unless `MCP_REQUIRE_PEERS`
 //! is set (as `cargo xtask ci` does), in which case they fail.
 
-use std::collections::{BTreeMap, HashMap};
+mod peer_env;
+use peer_env::peers;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,38 +33,6 @@ use serde_json::{Value, json};
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most one whole scenario (spawn, every call, close) may take.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(90);
-
-/// The peers' paths from `peers.env` (docs/peers.md: `$MCP_PEERS_ENV`, else
-/// `$CARGO_TARGET_DIR/peers/peers.env`, else `<workspace>/target/peers/peers.env`).
-fn peers(what: &str) -> Option<HashMap<String, String>> {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let path = std::env::var_os("MCP_PEERS_ENV")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("CARGO_TARGET_DIR")
-                .map(|t| workspace.join(t).join("peers").join("peers.env"))
-        })
-        .unwrap_or_else(|| workspace.join("target/peers/peers.env"));
-    match std::fs::read_to_string(&path) {
-        Ok(t) => Some(
-            t.lines()
-                .filter(|l| !l.starts_with('#'))
-                .filter_map(|l| l.split_once('='))
-                .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
-                .collect(),
-        ),
-        Err(_) if std::env::var_os("MCP_REQUIRE_PEERS").is_some() => {
-            panic!("{} missing (MCP_REQUIRE_PEERS is set)", path.display())
-        }
-        Err(_) => {
-            eprintln!(
-                "NOTE: {what} interop tests did NOT run: {} not found (run `cargo xtask peers`)",
-                path.display()
-            );
-            None
-        }
-    }
-}
 
 /// A fresh directory, removed with everything in it when dropped.
 struct TempDir(PathBuf);

@@ -4,6 +4,7 @@
 //! fallback from the modern probe to the legacy handshake.
 
 mod common;
+mod peer_env;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -351,28 +352,7 @@ async fn end_session(url: &str, session: &str) {
 }
 
 fn peers() -> Option<HashMap<String, String>> {
-    let path = std::env::var_os("MCP_PEERS_ENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/peers/peers.env"));
-    match std::fs::read_to_string(&path) {
-        Ok(t) => Some(
-            t.lines()
-                .filter(|l| !l.starts_with('#'))
-                .filter_map(|l| l.split_once('='))
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
-        ),
-        Err(_) if std::env::var_os("MCP_REQUIRE_PEERS").is_some() => {
-            panic!("{} missing (MCP_REQUIRE_PEERS is set)", path.display())
-        }
-        Err(_) => {
-            eprintln!(
-                "NOTE: server-everything HTTP test did NOT run: {} not found (run `cargo xtask peers`)",
-                path.display()
-            );
-            None
-        }
-    }
+    peer_env::peers("the server-everything and SDK-server HTTP tests")
 }
 
 /// `server-everything` in `streamableHttp` mode, kept on loopback by a preload that pins every

@@ -5,44 +5,16 @@
 //! makes, declined. Peers come from `cargo xtask peers`; without them the test says so and
 //! passes, unless `MCP_REQUIRE_PEERS` is set.
 
+mod peer_env;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
 fn peers() -> Option<HashMap<String, String>> {
-    let path = std::env::var_os("MCP_PEERS_ENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-            target.join("peers/peers.env")
-        });
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Some(
-            text.lines()
-                .filter(|l| !l.starts_with('#'))
-                .filter_map(|l| l.split_once('='))
-                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-                .collect(),
-        ),
-        Err(_) if std::env::var_os("MCP_REQUIRE_PEERS").is_some() => {
-            panic!(
-                "{} is missing: run `cargo xtask peers` (MCP_REQUIRE_PEERS is set)",
-                path.display()
-            )
-        }
-        Err(_) => {
-            eprintln!(
-                "NOTE: WebSocket interop test did NOT run: {} not found (run `cargo xtask peers`)",
-                path.display()
-            );
-            None
-        }
-    }
+    peer_env::peers("WebSocket interop test")
 }
 
 /// The example server with WebSocket on a free loopback port; killed on drop.
