@@ -33,6 +33,7 @@ use super::exchange::{self, Exchange, ReaderStart, SseStream, Step};
 use super::guard::{Guard, Refusal};
 use super::session::{InUse, STANDALONE, Sessions, new_session_id};
 use crate::context::with_response_stream;
+use crate::request::Authentication;
 use crate::server::Server;
 use crate::service::Connection;
 
@@ -474,7 +475,11 @@ async fn modern_post(state: &Arc<HttpState>, headers: &HeaderMap, message: Messa
     let server = state.server.clone();
     let handler_conn = conn.clone();
     let mut exchange = Exchange::new(
-        async move { server.handle(&handler_conn, req, cancel).await },
+        async move {
+            server
+                .handle(&handler_conn, req, cancel, Authentication::None)
+                .await
+        },
         rx,
     );
     match exchange.next().await {
@@ -573,7 +578,7 @@ async fn initialize(state: &Arc<HttpState>, req: RpcRequest) -> Response {
     let conn = Arc::new(Connection::new(outbox));
     let Some(reply) = state
         .server
-        .handle(&conn, req, CancellationToken::new())
+        .handle(&conn, req, CancellationToken::new(), Authentication::None)
         .await
     else {
         return status_only(StatusCode::NO_CONTENT);
@@ -669,7 +674,7 @@ fn legacy_exchange(
     Ok(Exchange::new(
         async move {
             let _in_flight = in_flight;
-            with_response_stream(tx, server.handle(&conn, req, cancel)).await
+            with_response_stream(tx, server.handle(&conn, req, cancel, Authentication::None)).await
         },
         rx,
     ))
@@ -774,7 +779,9 @@ async fn legacy_batch(
                 let conn = conn.clone();
                 running.spawn(async move {
                     let _in_flight = in_flight;
-                    server.handle(&conn, req, cancel).await
+                    server
+                        .handle(&conn, req, cancel, Authentication::None)
+                        .await
                 });
             }
             Ok(other) => {

@@ -130,7 +130,10 @@ pub(crate) async fn open(State(state): State<Arc<HttpState>>, request: Request) 
     }
     let server = state.server.clone();
     state.background.spawn(async move {
-        if let Err(e) = server.serve_messages(in_rx, out_tx).await {
+        if let Err(e) = server
+            .serve_messages(in_rx, out_tx, crate::Authentication::None)
+            .await
+        {
             tracing::debug!(error = %e, "an HTTP+SSE session ended with an error");
         }
     });

@@ -138,11 +138,7 @@ fn plain(status: StatusCode, message: &str) -> Response {
 }
 
 /// Whether a comma-separated header holds `token` (case-insensitive).
-fn has_token(
-    headers: &HeaderMap,
-    name: impl axum::http::header::AsHeaderName,
-    token: &str,
-) -> bool {
+fn has_token(headers: &HeaderMap, name: impl http::header::AsHeaderName, token: &str) -> bool {
     headers
         .get_all(name)
         .iter()
@@ -163,7 +159,7 @@ pub(crate) async fn upgrade(State(state): State<Arc<HttpState>>, mut request: Re
     if request.method() != Method::GET {
         let mut r = StatusCode::METHOD_NOT_ALLOWED.into_response();
         r.headers_mut()
-            .insert(axum::http::header::ALLOW, HeaderValue::from_static("GET"));
+            .insert(http::header::ALLOW, HeaderValue::from_static("GET"));
         return r;
     }
     let headers = request.headers();
@@ -295,7 +291,11 @@ async fn serve_socket(
 ) {
     let (in_tx, in_rx) = mpsc::channel::<Vec<u8>>(INBOUND_CAPACITY);
     let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(1024);
-    let serving = tokio::spawn(state.server.clone().serve_messages(in_rx, out_tx));
+    let serving = tokio::spawn(state.server.clone().serve_messages(
+        in_rx,
+        out_tx,
+        crate::Authentication::None,
+    ));
     let end = drive(&mut socket, in_tx, &mut out_rx, &options, &state.shutdown).await;
     // What requests still in flight answer has nowhere to go.
     drop(out_rx);

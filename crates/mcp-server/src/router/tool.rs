@@ -24,9 +24,11 @@
 //! assert!(tool.definition().output_schema.is_some());
 //! ```
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use mcp_protocol::meta::Meta;
 use mcp_protocol::types::{
@@ -39,8 +41,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use tower::util::BoxCloneSyncService;
+use tower::{Layer, Service};
+
 use crate::context::{Client, Logger, Progress, RequestContext};
 use crate::error::ToolError;
+use crate::request::{McpRequest, McpResponse};
 
 /// A boxed future, as stored handlers return.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -293,18 +299,35 @@ impl_handler!(T1, T2, T3, T4, T5, T6, T7, T8);
 pub(crate) type ErasedHandler =
     Arc<dyn Fn(ToolCall) -> BoxFuture<Result<CallToolResult, ToolError>> + Send + Sync>;
 
-/// A tool ready to register: its definition, handler and argument validator.
+/// A tool's own service stack: its layers around the tool ([`ToolRoute::layer`]).
+pub(crate) type ToolService = BoxCloneSyncService<McpRequest, McpResponse, Infallible>;
+
+/// A tool ready to register: its definition, handler and argument validator, and the layers
+/// of its own.
 #[derive(Clone)]
 pub struct ToolRoute {
     pub(crate) definition: ToolDefinition,
     pub(crate) handler: ErasedHandler,
     pub(crate) validator: Option<Arc<jsonschema::Validator>>,
+    /// The tool behind its own layers, when it has any.
+    pub(crate) layered: Option<ToolService>,
+    /// What the tool declares to the layers (cache TTL, requirements, ...).
+    pub(crate) policy: ToolPolicy,
+}
+
+/// What a tool declares for the layers that read it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ToolPolicy {
+    /// Results may be cached this long ([`Tool::cache_ttl`]).
+    pub(crate) cache_ttl: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for ToolRoute {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ToolRoute")
             .field("definition", &self.definition)
+            .field("layered", &self.layered.is_some())
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
@@ -313,6 +336,47 @@ impl ToolRoute {
     /// The tool as `tools/list` shows it.
     pub fn definition(&self) -> &ToolDefinition {
         &self.definition
+    }
+
+    /// How long the tool's results may be cached, when it declared it ([`Tool::cache_ttl`]).
+    pub fn cache_ttl(&self) -> Option<std::time::Duration> {
+        self.policy.cache_ttl
+    }
+
+    /// Whether the tool is annotated read-only ([`Tool::read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.definition
+            .annotations
+            .as_ref()
+            .and_then(|a| a.read_only_hint)
+            == Some(true)
+    }
+
+    /// Wraps this tool (and only it) in `layer`: any layer of [`crate::middleware`], or any
+    /// tower layer over [`McpRequest`]. Layers added later wrap earlier ones; a tool's layers
+    /// run inside the server's.
+    ///
+    /// ```
+    /// use mcp_server::Tool;
+    ///
+    /// let slow = Tool::new("slow")
+    ///     .handler(|| async { "done" })
+    ///     .layer(tower::ServiceBuilder::new());
+    /// assert_eq!(slow.definition().name, "slow");
+    /// ```
+    #[must_use]
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<ToolStack>,
+        L::Service: Service<McpRequest, Response = McpResponse> + Clone + Send + Sync + 'static,
+        <L::Service as Service<McpRequest>>::Error: Into<tower::BoxError>,
+        <L::Service as Service<McpRequest>>::Future: Send + 'static,
+    {
+        let inner = ToolStack(self.layered.take());
+        self.layered = Some(BoxCloneSyncService::new(crate::server::Erased::new(
+            layer.layer(inner),
+        )));
+        self
     }
 
     /// Runs the tool: validates the arguments against the input schema (a mismatch is a tool
@@ -350,6 +414,7 @@ pub struct Tool {
     definition: ToolDefinition,
     dialect: SchemaDialect,
     input_schema: Option<JsonObject>,
+    policy: ToolPolicy,
 }
 
 impl Tool {
@@ -369,6 +434,7 @@ impl Tool {
             },
             dialect: SchemaDialect::default(),
             input_schema: None,
+            policy: ToolPolicy::default(),
         }
     }
 
@@ -403,6 +469,17 @@ impl Tool {
         a.read_only_hint = Some(true);
         a.idempotent_hint = Some(true);
         a.destructive_hint = Some(false);
+        self
+    }
+
+    /// Marks the tool's results cacheable for `ttl` by a
+    /// [`CacheLayer`](crate::middleware::CacheLayer): a call with the same arguments by a
+    /// principal of the same authorization scope within `ttl` gets the stored result without
+    /// running the handler. Only for tools whose result depends on nothing but their arguments
+    /// and the caller.
+    #[must_use]
+    pub fn cache_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.policy.cache_ttl = Some(ttl);
         self
     }
 
@@ -458,6 +535,41 @@ impl Tool {
             definition,
             handler: Arc::new(move |call| handler.call(call)),
             validator,
+            layered: None,
+            policy: self.policy,
+        }
+    }
+}
+
+/// The service a tool's layers wrap: the tool itself, or the layers added before.
+#[derive(Clone)]
+pub struct ToolStack(Option<ToolService>);
+
+impl std::fmt::Debug for ToolStack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ToolStack").field(&self.0.is_some()).finish()
+    }
+}
+
+impl Service<McpRequest> for ToolStack {
+    type Response = McpResponse;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<McpResponse, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        match &mut self.0 {
+            Some(inner) => inner.poll_ready(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn call(&mut self, request: McpRequest) -> Self::Future {
+        match &mut self.0 {
+            Some(inner) => inner.call(request),
+            None => Box::pin(async move {
+                let server = request.server.clone();
+                Ok(server.call_tool(request).await)
+            }),
         }
     }
 }
