@@ -344,6 +344,11 @@ pub enum Outcome {
     Success,
     /// A tool result with `isError: true`: the tool ran and failed.
     ToolError,
+    /// A tool result with `isError: true` because the arguments did not match the tool's input
+    /// schema: the handler did not run.
+    InvalidArguments,
+    /// An `input_required` result (2026-07-28): the handler asked the client for input.
+    InputRequired,
     /// A JSON-RPC error from the server or the handler.
     Error,
     /// A layer refused the request (see [`McpResponse::refusal`]).
@@ -353,11 +358,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The label metrics use: `success`, `tool_error`, `error`, `refused`, `cancelled`.
+    /// The label metrics use: `success`, `tool_error`, `invalid_arguments`,
+    /// `input_required`, `error`, `refused`, `cancelled`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Success => "success",
             Self::ToolError => "tool_error",
+            Self::InvalidArguments => "invalid_arguments",
+            Self::InputRequired => "input_required",
             Self::Error => "error",
             Self::Refused => "refused",
             Self::Cancelled => "cancelled",
@@ -367,14 +375,35 @@ impl Outcome {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Body {
-    /// The serialized `result` member, and whether it is a tool result with `isError: true`.
+    /// The serialized `result` member and what kind of result it is.
     Result {
         json: Bytes,
-        tool_error: bool,
+        kind: Outcome,
     },
     Error(McpError),
     Refused(Refusal),
     Cancelled,
+}
+
+/// Whether a response came from a cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CacheStatus {
+    /// Served from the cache (or shared with an identical call in flight): the handler did
+    /// not run for this request.
+    Hit,
+    /// Cacheable, not in the cache: the handler ran and its result was stored.
+    Miss,
+}
+
+impl CacheStatus {
+    /// `hit` or `miss`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hit => "hit",
+            Self::Miss => "miss",
+        }
+    }
 }
 
 /// The answer to an [`McpRequest`]: a result, an error, a refusal or nothing (cancelled).
@@ -384,6 +413,7 @@ pub struct McpResponse {
     pub(crate) id: RequestId,
     pub(crate) revision: ProtocolVersion,
     pub(crate) body: Body,
+    pub(crate) cache: Option<CacheStatus>,
 }
 
 impl McpResponse {
@@ -393,6 +423,7 @@ impl McpResponse {
             id,
             revision,
             body: Body::Error(error),
+            cache: None,
         }
     }
 
@@ -402,6 +433,7 @@ impl McpResponse {
             id,
             revision,
             body: Body::Refused(refusal),
+            cache: None,
         }
     }
 
@@ -411,23 +443,26 @@ impl McpResponse {
             id,
             revision,
             body: Body::Cancelled,
+            cache: None,
         }
     }
 
-    /// A result already serialized for `revision`.
+    /// A result already serialized for `revision`, of `kind` ([`Outcome::Success`],
+    /// [`Outcome::ToolError`], [`Outcome::InvalidArguments`] or [`Outcome::InputRequired`]).
     pub(crate) fn result(
         id: RequestId,
         revision: ProtocolVersion,
-        json: Vec<u8>,
-        tool_error: bool,
+        json: impl Into<Bytes>,
+        kind: Outcome,
     ) -> Self {
         Self {
             id,
             revision,
             body: Body::Result {
-                json: Bytes::from(json),
-                tool_error,
+                json: json.into(),
+                kind,
             },
+            cache: None,
         }
     }
 
@@ -444,12 +479,7 @@ impl McpResponse {
     /// How the request ended.
     pub fn outcome(&self) -> Outcome {
         match &self.body {
-            Body::Result {
-                tool_error: false, ..
-            } => Outcome::Success,
-            Body::Result {
-                tool_error: true, ..
-            } => Outcome::ToolError,
+            Body::Result { kind, .. } => *kind,
             Body::Error(_) => Outcome::Error,
             Body::Refused(_) => Outcome::Refused,
             Body::Cancelled => Outcome::Cancelled,
@@ -485,6 +515,16 @@ impl McpResponse {
     pub fn with_id(mut self, id: RequestId) -> Self {
         self.id = id;
         self
+    }
+
+    /// Whether a cache answered (set by the [`CacheLayer`](crate::middleware::CacheLayer)).
+    pub fn cache_status(&self) -> Option<CacheStatus> {
+        self.cache
+    }
+
+    /// Marks where the response came from.
+    pub fn set_cache_status(&mut self, status: CacheStatus) {
+        self.cache = Some(status);
     }
 
     /// The JSON-RPC message to send; `None` when cancelled.

@@ -321,10 +321,16 @@ impl Server {
     /// also boxes it only once.
     ///
     /// ```
+    /// use std::time::Duration;
+    /// use mcp_server::middleware::{ConcurrencyLimitLayer, TimeoutLayer};
     /// use mcp_server::{Router, Server};
     /// use tower::ServiceBuilder;
     ///
-    /// let server = Server::new("s", "1.0.0", Router::new()).layer(ServiceBuilder::new());
+    /// let server = Server::new("s", "1.0.0", Router::new()).layer(
+    ///     ServiceBuilder::new()
+    ///         .layer(ConcurrencyLimitLayer::new(64))
+    ///         .layer(TimeoutLayer::new(Duration::from_secs(30))),
+    /// );
     /// # drop(server);
     /// ```
     #[must_use]

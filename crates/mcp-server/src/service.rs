@@ -28,7 +28,7 @@ use crate::context::{
 };
 use crate::error::ToolError;
 use crate::request::{
-    Authentication, ListFilter, Listed, McpRequest, McpResponse, Params, RequestEra,
+    Authentication, ListFilter, Listed, McpRequest, McpResponse, Outcome, Params, RequestEra,
 };
 use crate::request_state::digest;
 use crate::router::{Change, CompletionRequest, PromptRequest, ResourceRequest, ToolCall};
@@ -215,7 +215,7 @@ impl Head {
             self.id.clone(),
             self.revision(),
             encode(result, self.revision()),
-            false,
+            Outcome::Success,
         )
     }
 
@@ -255,6 +255,43 @@ impl Server {
                     .map_or(ProtocolVersion::LATEST, |s| s.version);
                 Some(error_bytes(Some(id), &error, revision.unwrap_or(fallback)))
             }
+        }
+    }
+
+    /// Answers one message without a transport: for custom transports (a queue, a serverless
+    /// function) and tests. Each call is a connection of its own, so it suits 2026-07-28
+    /// requests (stateless); notifications the handler sends are dropped. `None` for a
+    /// notification or a response, or a cancelled request.
+    ///
+    /// ```
+    /// use mcp_server::{Authentication, Router, Server, Tool};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let server = Server::new("s", "1.0.0", Router::new().tool(Tool::new("hi").handler(|| async { "hello" })));
+    /// let call = br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"hi",
+    ///     "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",
+    ///              "io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+    /// let reply = server.handle_message(call, Authentication::None).await.unwrap();
+    /// let reply: serde_json::Value = serde_json::from_slice(&reply).unwrap();
+    /// assert_eq!(reply["result"]["content"][0]["text"], "hello");
+    /// # }
+    /// ```
+    pub async fn handle_message(
+        &self,
+        message: &[u8],
+        authentication: Authentication,
+    ) -> Option<Vec<u8>> {
+        use mcp_protocol::jsonrpc::{self, Message};
+        match jsonrpc::parse(message) {
+            Err(e) => Some(serde_json::to_vec(&e.to_response()).unwrap_or_default()),
+            Ok(Message::Request(req)) => {
+                // Nobody reads this connection's outbox: what the handler sends is dropped.
+                let (outbox, _) = mpsc::channel(1);
+                let conn = Arc::new(Connection::new(outbox));
+                self.handle(&conn, req, CancellationToken::new(), authentication)
+                    .await
+            }
+            Ok(_) => None,
         }
     }
 
@@ -674,7 +711,12 @@ impl Server {
             instructions: self.inner.options.instructions.clone(),
             meta: None,
         };
-        McpResponse::result(head.id.clone(), version, encode(&result, version), false)
+        McpResponse::result(
+            head.id.clone(),
+            version,
+            encode(&result, version),
+            Outcome::Success,
+        )
     }
 
     /// Opens the round of input answers of a modern multi-round-trip request.
@@ -721,7 +763,13 @@ impl Server {
             meta: self.result_meta(&head.era),
             ..InputRequiredResult::default()
         };
-        head.ok(&result)
+        let rev = head.revision();
+        McpResponse::result(
+            head.id.clone(),
+            rev,
+            encode(&result, rev),
+            Outcome::InputRequired,
+        )
     }
 
     /// Runs a tool (the end of its own layers, if it has any).
@@ -737,6 +785,21 @@ impl Server {
             )));
         };
         let arguments = serde_json::Value::Object(p.arguments.unwrap_or_default());
+        let rev = head.revision();
+        if let Some(message) = tool.invalid_arguments(&arguments) {
+            // SEP-1303: invalid arguments are a tool result the model reads, not a protocol
+            // error; the handler does not run.
+            let result = CallToolResult {
+                meta: self.result_meta(&head.era),
+                ..CallToolResult::error(message)
+            };
+            return McpResponse::result(
+                head.id,
+                rev,
+                encode(&result, rev),
+                Outcome::InvalidArguments,
+            );
+        }
         let identity = identity_of(&head.era, &(&p.name, &arguments));
         let answers = match self.open_round(
             &head.era,
@@ -749,7 +812,7 @@ impl Server {
             Err(e) => return head.fail(e),
         };
         let ctx = self.context(&mut head, p.meta.unwrap_or_default(), answers);
-        let run = tool.call(ToolCall {
+        let run = (tool.handler)(ToolCall {
             arguments,
             ctx: ctx.clone(),
         });
@@ -770,9 +833,12 @@ impl Server {
             meta: self.result_meta(&head.era).or(result.meta),
             ..result
         };
-        let tool_error = result.is_error == Some(true);
-        let rev = head.revision();
-        McpResponse::result(head.id, rev, encode(&result, rev), tool_error)
+        let kind = if result.is_error == Some(true) {
+            Outcome::ToolError
+        } else {
+            Outcome::Success
+        };
+        McpResponse::result(head.id, rev, encode(&result, rev), kind)
     }
 
     async fn read_resource(&self, head: &mut Head, p: ReadResourceRequestParams) -> McpResponse {

@@ -11,18 +11,20 @@ use serde_json::{Map, Value, json};
 ///
 /// They sit outside `-32768..=-32000`, where the MCP specification asks application errors to
 /// be, and each is `-31000` minus the HTTP status the Streamable HTTP endpoint answers with, so
-/// both sides read the same way. Every refusal carries `data.reason` (see [`Refusal::reason`]).
+/// both sides read the same way (the first four are `mcp_auth::jsonrpc_code`'s). Every refusal
+/// carries `data.reason` (see [`Refusal::reason`]).
 pub mod code {
     /// No principal, or credentials that failed (HTTP 401).
-    pub const UNAUTHENTICATED: i64 = -31401;
+    pub const UNAUTHENTICATED: i64 = mcp_auth::jsonrpc_code::UNAUTHENTICATED;
     /// The principal lacks a permission or scope the target requires (HTTP 403).
-    /// `data.required` lists the permissions, `data.scopes` the OAuth scopes.
-    pub const FORBIDDEN: i64 = -31403;
-    /// Over a rate limit (HTTP 429). `data.retryAfterSeconds` says when to retry.
-    pub const RATE_LIMITED: i64 = -31429;
+    /// `data.required` lists everything required (permissions, then scopes), `data.scopes`
+    /// the OAuth scopes among them.
+    pub const FORBIDDEN: i64 = mcp_auth::jsonrpc_code::FORBIDDEN;
+    /// Over a rate limit (HTTP 429). `data.retryAfterSecs` says when to retry.
+    pub const RATE_LIMITED: i64 = mcp_auth::jsonrpc_code::RATE_LIMITED;
     /// The tool's circuit is open, the server is at its concurrency limit, or a component
-    /// authentication needs is down (HTTP 503). `data.retryAfterSeconds` when known.
-    pub const UNAVAILABLE: i64 = -31503;
+    /// authentication needs is down (HTTP 503). `data.retryAfterSecs` when known.
+    pub const UNAVAILABLE: i64 = mcp_auth::jsonrpc_code::UNAVAILABLE;
     /// The request did not finish within its time limit (HTTP 504).
     pub const TIMED_OUT: i64 = -31504;
 }
@@ -55,18 +57,18 @@ pub enum RefusalKind {
 /// assert_eq!(refusal.http_status(), 429);
 /// assert!(refusal.is_retryable());
 /// let error = refusal.to_error_object();
-/// assert_eq!(error.data.unwrap()["retryAfterSeconds"], 12);
+/// assert_eq!(error.data.unwrap()["retryAfterSecs"], 12);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Refusal {
     /// No principal, or the transport's credentials failed.
-    #[error("{}", unauthenticated_message(.0))]
+    #[error("{}", .0.public_message())]
     Unauthenticated(AuthError),
     /// The principal lacks what the target requires.
-    #[error("forbidden: requires {}", describe_required(required, scopes))]
+    #[error("forbidden: requires {}", required.join(", "))]
     Forbidden {
-        /// Every permission needed.
+        /// Everything needed: the permissions, then the scopes.
         required: Vec<String>,
         /// Every OAuth scope needed (for the `insufficient_scope` challenge).
         scopes: Vec<String>,
@@ -99,21 +101,6 @@ pub enum Refusal {
 
 fn ceil_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
-}
-
-fn unauthenticated_message(e: &AuthError) -> String {
-    // The reason an authenticator gives is for logs: it may name what failed in the token.
-    match e {
-        AuthError::InvalidCredentials(_) => "authentication failed: invalid credentials".to_owned(),
-        AuthError::Unavailable(_) => "authentication unavailable".to_owned(),
-        other => other.to_string(),
-    }
-}
-
-fn describe_required(required: &[String], scopes: &[String]) -> String {
-    let mut all: Vec<&str> = required.iter().map(String::as_str).collect();
-    all.extend(scopes.iter().map(|s| s.as_str()));
-    all.join(", ")
 }
 
 impl Refusal {
@@ -193,7 +180,7 @@ impl Refusal {
         let mut data = Map::new();
         data.insert("reason".into(), Value::from(self.reason()));
         if let Some(after) = self.retry_after() {
-            data.insert("retryAfterSeconds".into(), Value::from(ceil_secs(after)));
+            data.insert("retryAfterSecs".into(), Value::from(ceil_secs(after)));
         }
         match self {
             Self::Forbidden { required, scopes } => {
@@ -221,7 +208,7 @@ impl Refusal {
         let data = error.data.as_ref();
         let retry_after = || {
             Duration::from_secs(
-                data.and_then(|d| d.get("retryAfterSeconds"))
+                data.and_then(|d| d.get("retryAfterSecs"))
                     .and_then(Value::as_u64)
                     .unwrap_or(1),
             )
@@ -351,6 +338,6 @@ mod tests {
         let r = Refusal::RateLimited {
             retry_after: Duration::from_millis(1200),
         };
-        assert_eq!(r.to_error_object().data.unwrap()["retryAfterSeconds"], 2);
+        assert_eq!(r.to_error_object().data.unwrap()["retryAfterSecs"], 2);
     }
 }

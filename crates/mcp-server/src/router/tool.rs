@@ -47,6 +47,7 @@ use tower::{Layer, Service};
 use crate::context::{Client, Logger, Progress, RequestContext};
 use crate::error::ToolError;
 use crate::request::{McpRequest, McpResponse};
+use mcp_auth::Requirement;
 
 /// A boxed future, as stored handlers return.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -96,7 +97,7 @@ pub fn schema_for<T: JsonSchema>(dialect: SchemaDialect) -> JsonObject {
     message = "`{Self}` is not a tool-call extractor, so a tool handler cannot take it as a parameter",
     label = "not an extractor (`FromToolCall`)",
     note = "take the tool's arguments as `Args<T>` (with `T: Deserialize + JsonSchema`) or `RawArgs`",
-    note = "the other extractors are `Progress`, `Logger`, `Client`, `CancellationToken`, `RequestContext`, `ProtocolVersion`, `ClientCapabilities` and `Meta`"
+    note = "the other extractors are `Progress`, `Logger`, `Client`, `CancellationToken`, `RequestContext`, `ProtocolVersion`, `ClientCapabilities`, `Meta` and `Arc<Principal>`"
 )]
 pub trait FromToolCall: Sized + Send + 'static {
     /// Extracts the value; an error ends the call before the handler runs.
@@ -154,6 +155,28 @@ from_ctx! {
     ProtocolVersion => |c| c.revision();
     ClientCapabilities => |c| c.client_capabilities().clone();
     Meta => |c| c.meta().clone();
+}
+
+/// The authenticated principal (set by the [`AuthLayer`](crate::middleware::AuthLayer)). A
+/// call without one fails with -31401 before the handler runs; take
+/// `Option<Arc<Principal>>` to run without.
+impl FromToolCall for Arc<mcp_auth::Principal> {
+    fn from_call(call: &ToolCall) -> Result<Self, ToolError> {
+        call.ctx.principal().cloned().ok_or_else(|| {
+            ToolError::Protocol(
+                crate::middleware::Refusal::Unauthenticated(
+                    mcp_auth::AuthError::MissingCredentials,
+                )
+                .to_mcp_error(),
+            )
+        })
+    }
+}
+
+impl FromToolCall for Option<Arc<mcp_auth::Principal>> {
+    fn from_call(call: &ToolCall) -> Result<Self, ToolError> {
+        Ok(call.ctx.principal().cloned())
+    }
 }
 
 /// A structured return value: sent as `structuredContent` with its JSON as a text block too,
@@ -320,6 +343,8 @@ pub struct ToolRoute {
 pub(crate) struct ToolPolicy {
     /// Results may be cached this long ([`Tool::cache_ttl`]).
     pub(crate) cache_ttl: Option<std::time::Duration>,
+    /// What a principal needs to see and call it ([`ToolRoute::requires`]).
+    pub(crate) requirement: Option<Requirement>,
 }
 
 impl std::fmt::Debug for ToolRoute {
@@ -343,6 +368,30 @@ impl ToolRoute {
         self.policy.cache_ttl
     }
 
+    /// Declares what a principal needs to call this tool (and to see it in `tools/list`),
+    /// checked by the [`PermissionLayer`](crate::middleware::PermissionLayer). Without a
+    /// declaration the layer requires `tools.call.<name>`.
+    ///
+    /// ```
+    /// use mcp_server::Tool;
+    /// use mcp_server::mcp_auth::Requirement;
+    ///
+    /// let deploy = Tool::new("deploy")
+    ///     .handler(|| async { "deployed" })
+    ///     .requires(Requirement::permission("ops.deploy").and_scope("deploy:prod"));
+    /// assert_eq!(deploy.requirement().unwrap().scopes(), ["deploy:prod"]);
+    /// ```
+    #[must_use]
+    pub fn requires(mut self, requirement: Requirement) -> Self {
+        self.policy.requirement = Some(requirement);
+        self
+    }
+
+    /// What the tool declared it requires, if anything.
+    pub fn requirement(&self) -> Option<&Requirement> {
+        self.policy.requirement.as_ref()
+    }
+
     /// Whether the tool is annotated read-only ([`Tool::read_only`]).
     pub fn is_read_only(&self) -> bool {
         self.definition
@@ -357,11 +406,13 @@ impl ToolRoute {
     /// run inside the server's.
     ///
     /// ```
+    /// use std::time::Duration;
     /// use mcp_server::Tool;
+    /// use mcp_server::middleware::TimeoutLayer;
     ///
     /// let slow = Tool::new("slow")
     ///     .handler(|| async { "done" })
-    ///     .layer(tower::ServiceBuilder::new());
+    ///     .layer(TimeoutLayer::new(Duration::from_secs(5)));
     /// assert_eq!(slow.definition().name, "slow");
     /// ```
     #[must_use]
@@ -379,32 +430,29 @@ impl ToolRoute {
         self
     }
 
-    /// Runs the tool: validates the arguments against the input schema (a mismatch is a tool
-    /// result with `isError: true`, as SEP-1303 says), then calls the handler.
-    pub(crate) fn call(&self, call: ToolCall) -> BoxFuture<Result<CallToolResult, ToolError>> {
-        if let Some(v) = &self.validator {
-            let errors: Vec<String> = v
-                .iter_errors(&call.arguments)
-                .take(5)
-                .map(|e| {
-                    let at = e.instance_path().to_string();
-                    if at.is_empty() {
-                        e.to_string()
-                    } else {
-                        format!("{at}: {e}")
-                    }
-                })
-                .collect();
-            if !errors.is_empty() {
-                let message = format!(
-                    "Invalid arguments for tool {}: {}",
-                    self.definition.name,
-                    errors.join("; ")
-                );
-                return Box::pin(async move { Ok(CallToolResult::error(message)) });
-            }
-        }
-        (self.handler)(call)
+    /// Checks the arguments against the input schema: the message for the model when they do
+    /// not match (SEP-1303), `None` when they do.
+    pub(crate) fn invalid_arguments(&self, arguments: &Value) -> Option<String> {
+        let v = self.validator.as_ref()?;
+        let errors: Vec<String> = v
+            .iter_errors(arguments)
+            .take(5)
+            .map(|e| {
+                let at = e.instance_path().to_string();
+                if at.is_empty() {
+                    e.to_string()
+                } else {
+                    format!("{at}: {e}")
+                }
+            })
+            .collect();
+        (!errors.is_empty()).then(|| {
+            format!(
+                "Invalid arguments for tool {}: {}",
+                self.definition.name,
+                errors.join("; ")
+            )
+        })
     }
 }
 
