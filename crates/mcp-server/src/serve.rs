@@ -110,6 +110,7 @@ impl Server {
         authentication: Authentication,
     ) -> io::Result<()> {
         let conn = Arc::new(Connection::new(tx.clone()));
+        let _counted = Counted::new(&self.inner.connections);
         let accept = Accept {
             conn: &conn,
             permits: Arc::new(Semaphore::new(self.inner.options.max_in_flight.max(1))),
@@ -290,6 +291,22 @@ impl Server {
                 }
             }
         }
+    }
+}
+
+/// Counts a connection while it is served.
+struct Counted(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Counted {
+    fn new(count: &Arc<std::sync::atomic::AtomicUsize>) -> Self {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self(count.clone())
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -198,6 +198,8 @@ pub(crate) struct ServerInner {
     pub(crate) options: ServerOptions,
     pub(crate) state_key: StateKey,
     pub(crate) stack: McpService,
+    /// Connections served by `serve_messages` (stdio, sockets, WebSocket, HTTP+SSE).
+    pub(crate) connections: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// The server's service: the dispatcher, behind the layers [`Server::layer`] added. Every
@@ -310,6 +312,7 @@ impl Server {
                 options,
                 state_key,
                 stack: McpService(Stack::Dispatcher),
+                connections: Arc::default(),
             }),
         }
     }
@@ -357,6 +360,13 @@ impl Server {
     /// The router; routes added to it while serving are announced to subscribed clients.
     pub fn router(&self) -> &Router {
         &self.inner.router
+    }
+
+    /// How many connections are being served (stdio, sockets, WebSocket, HTTP+SSE streams).
+    pub fn open_connections(&self) -> usize {
+        self.inner
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The options.
