@@ -26,9 +26,11 @@ use crate::request::Authentication;
 /// ```
 /// use std::sync::Arc;
 /// use mcp_server::http::{HttpAuth, HttpOptions};
-/// use mcp_server::mcp_auth::{ApiKeyAuthenticator, ApiKeyConfig};
+/// use mcp_server::mcp_auth::{ApiKeyAuthenticator, AuthMethod, Principal};
 ///
-/// let keys = ApiKeyAuthenticator::new([ApiKeyConfig::new("ci", "k7Qx9mP2vL8nR4tW6yZ1aB3cD5eF0gHj").with_permissions(["tools.*"])]).unwrap();
+/// let keys = ApiKeyAuthenticator::new()
+///     .key("k7Qx9mP2vL8nR4tW6yZ1aB3cD5eF0gHj", Principal::new("ci", AuthMethod::ApiKey).with_permissions(["tools.*"]))
+///     .unwrap();
 /// let options = HttpOptions {
 ///     auth: Some(HttpAuth::new(Arc::new(keys))),
 ///     ..HttpOptions::default()
@@ -144,7 +146,7 @@ impl AuthState {
         headers: &HeaderMap,
         uri: &Uri,
         peer: Option<std::net::SocketAddr>,
-    ) -> Result<Authentication, Response> {
+    ) -> Result<Authentication, Refusal> {
         let Some(auth) = &self.auth else {
             return Ok(Authentication::None);
         };
@@ -154,7 +156,7 @@ impl AuthState {
             Err(AuthError::MissingCredentials) if auth.allow_anonymous => Ok(Authentication::None),
             Err(error) => {
                 tracing::debug!(%error, "request refused by the authenticator");
-                Err(self.refusal_response(&Refusal::from(error), headers))
+                Err(Refusal::from(error))
             }
         }
     }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::{ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http_body_util::BodyExt as _;
@@ -165,9 +165,27 @@ pub(crate) fn authenticate<'a>(
     // The future holds only the parts: a request's body is not `Sync`, so a reference to the
     // whole request would make the handler's future not `Send`.
     let peer = request.extensions().get::<super::PeerAddr>().map(|p| p.0);
-    state
-        .auth
-        .authenticate(request.headers(), request.uri(), peer)
+    authenticate_parts(state, request.headers(), request.uri(), peer)
+}
+
+/// [`authenticate`] from a request's parts.
+pub(crate) async fn authenticate_parts(
+    state: &HttpState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    peer: Option<std::net::SocketAddr>,
+) -> Result<Authentication, Response> {
+    match state.auth.authenticate(headers, uri, peer).await {
+        Ok(caller) => Ok(caller),
+        Err(refusal) => {
+            // Counted with the layers' refusals, though no layer saw the request.
+            #[cfg(feature = "metrics")]
+            if let Some(metrics) = &state.options.metrics {
+                metrics.metrics.record_refusal(refusal.reason());
+            }
+            Err(state.auth.refusal_response(&refusal, headers))
+        }
+    }
 }
 
 /// The endpoint's one handler: checks `Host` and `Origin`, authenticates, then dispatches on

@@ -133,10 +133,8 @@ pub(crate) async fn admit(
     let (parts, _) = request.into_parts();
     if require_auth && state.auth.enabled() {
         let peer = parts.extensions.get::<super::PeerAddr>().map(|p| p.0);
-        if let Err(refusal) = state
-            .auth
-            .authenticate(&parts.headers, &parts.uri, peer)
-            .await
+        if let Err(refusal) =
+            super::endpoint::authenticate_parts(state, &parts.headers, &parts.uri, peer).await
         {
             return Some(refusal);
         }

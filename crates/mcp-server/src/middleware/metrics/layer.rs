@@ -126,6 +126,11 @@ impl Metrics {
             .set(i64::try_from(open).unwrap_or(i64::MAX));
     }
 
+    /// Counts a refusal made outside the layers (the HTTP endpoint's authenticator).
+    pub fn record_refusal(&self, reason: &str) {
+        self.inner.refusals.with_label_values(&[reason]).inc();
+    }
+
     /// Everything in the registry, in the Prometheus text format (version 0.0.4).
     pub fn render(&self) -> String {
         let mut out = Vec::new();

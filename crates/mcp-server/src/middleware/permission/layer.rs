@@ -1,6 +1,7 @@
 use std::borrow::Cow;
+use std::sync::Arc;
 
-use mcp_auth::Requirement;
+use mcp_auth::{Requirement, ScopeMap};
 use tower::Layer;
 
 use super::Permission;
@@ -19,9 +20,10 @@ pub enum Undeclared {
 }
 
 /// Checks requirements and filters lists; see the [module docs](super).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct PermissionLayer {
     pub(super) undeclared: Undeclared,
+    pub(super) scope_map: Option<Arc<ScopeMap>>,
 }
 
 impl PermissionLayer {
@@ -36,6 +38,15 @@ impl PermissionLayer {
         self.undeclared = undeclared;
         self
     }
+
+    /// The scope table of the token authenticator, so that a refusal for a missing
+    /// permission names the OAuth scopes that grant it (in `data.scopes` and the 403
+    /// `insufficient_scope` challenge), not only the scopes declared outright.
+    #[must_use]
+    pub fn scope_map(mut self, map: ScopeMap) -> Self {
+        self.scope_map = Some(Arc::new(map));
+        self
+    }
 }
 
 impl<S> Layer<S> for PermissionLayer {
@@ -45,6 +56,7 @@ impl<S> Layer<S> for PermissionLayer {
         Permission {
             inner,
             undeclared: self.undeclared,
+            scope_map: self.scope_map.clone(),
         }
     }
 }

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use mcp_auth::{AuthError, Principal, Requirement};
+use mcp_auth::{AuthError, Principal, Requirement, ScopeMap};
 use mcp_protocol::types::CompletionReference;
 use tower::Service;
 
@@ -15,6 +15,7 @@ use crate::request::{ListFilter, Listed, McpRequest, McpResponse, Params, Target
 pub struct Permission<S> {
     pub(super) inner: S,
     pub(super) undeclared: Undeclared,
+    pub(super) scope_map: Option<Arc<ScopeMap>>,
 }
 
 impl<S> Permission<S> {
@@ -97,6 +98,16 @@ where
             && !required.is_met_by(&principal)
         {
             tracing::debug!(principal = %principal.id, method = request.method(), "forbidden");
+            let mut scopes = required.scopes().to_vec();
+            if let Some(map) = &self.scope_map {
+                for permission in required.permissions() {
+                    for scope in map.scopes_granting(permission) {
+                        if !scopes.contains(&scope) {
+                            scopes.push(scope);
+                        }
+                    }
+                }
+            }
             let refusal = Refusal::Forbidden {
                 required: required
                     .permissions()
@@ -104,7 +115,7 @@ where
                     .chain(required.scopes())
                     .cloned()
                     .collect(),
-                scopes: required.scopes().to_vec(),
+                scopes,
             };
             return ResponseFuture::refused(request.refuse(refusal));
         }
