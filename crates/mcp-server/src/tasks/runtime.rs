@@ -1,7 +1,7 @@
 //! Running tool calls as tasks: creating them, driving their handlers, feeding them input,
 //! cancelling them, and telling listen streams about their changes.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
 
@@ -379,8 +379,22 @@ impl TaskRuntime {
     ) -> Result<(), McpError> {
         match self.live(task_id) {
             Some(live) => live.answer(responses).await,
-            // Finished, or running elsewhere: nothing here is waiting for input.
-            None => self.get(task_id).await.map(drop),
+            // A finished task waits for nothing: the answers are ignored.
+            None => self.not_running_here(task_id).await,
+        }
+    }
+
+    /// For a task this process does not run: fine if it has finished, an error if it is still
+    /// running (in another instance sharing the store, which alone can reach its handler).
+    async fn not_running_here(&self, task_id: &str) -> Result<(), McpError> {
+        let task = self.get(task_id).await?;
+        if task.task.status.is_terminal() {
+            Ok(())
+        } else {
+            Err(McpError::Internal(format!(
+                "task {task_id} runs in another server instance: send its requests there \
+                 (route by the Mcp-Name header)"
+            )))
         }
     }
 
@@ -392,7 +406,7 @@ impl TaskRuntime {
                 live.cancel().await;
                 Ok(())
             }
-            None => self.get(task_id).await.map(drop),
+            None => self.not_running_here(task_id).await,
         }
     }
 
@@ -413,6 +427,8 @@ impl TaskRuntime {
             TaskWatch {
                 ids,
                 changes: Some(changes),
+                store: Some(self.shared.store.clone()),
+                catching_up: VecDeque::new(),
             },
         )
     }
@@ -671,6 +687,9 @@ fn fail(t: &mut DetailedTask, error: &McpError, revision: ProtocolVersion) {
 pub(crate) struct TaskWatch {
     ids: HashSet<String>,
     changes: Option<broadcast::Receiver<Arc<DetailedTask>>>,
+    store: Option<Arc<dyn TaskStore>>,
+    /// Current states read after the stream lagged, to send before further changes.
+    catching_up: VecDeque<Arc<DetailedTask>>,
 }
 
 impl TaskWatch {
@@ -679,23 +698,110 @@ impl TaskWatch {
         Self {
             ids: HashSet::new(),
             changes: None,
+            store: None,
+            catching_up: VecDeque::new(),
         }
     }
 
-    /// The next change of a watched task; never resolves when nothing is watched.
+    /// The next change of a watched task; never resolves when nothing is watched. It may be
+    /// dropped in a `select!`: states it already holds are kept for the next call.
     pub(crate) async fn next(&mut self) -> Arc<DetailedTask> {
-        let Some(changes) = self.changes.as_mut().filter(|_| !self.ids.is_empty()) else {
+        if let Some(task) = self.catching_up.pop_front() {
+            return task;
+        }
+        let (Some(changes), Some(store)) = (self.changes.as_mut(), self.store.as_ref()) else {
             return std::future::pending().await;
         };
+        if self.ids.is_empty() {
+            return std::future::pending().await;
+        }
         loop {
             match changes.recv().await {
                 Ok(task) if self.ids.contains(&task.task.task_id) => return task,
-                // Lagging loses intermediate states; the next change carries the full state.
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Ok(_) => {}
+                // Changes were lost (this stream fell behind): the current state of every
+                // watched task stands in for them, so a final state is never missed.
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    for id in &self.ids {
+                        if let Ok(Some(task)) = store.get(id).await {
+                            self.catching_up.push_back(Arc::new(task));
+                        }
+                    }
+                    if let Some(task) = self.catching_up.pop_front() {
+                        return task;
+                    }
+                }
                 Err(broadcast::error::RecvError::Closed) => {
                     return std::future::pending().await;
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tasks::InMemoryTaskStore;
+
+    fn runtime(store: &Arc<InMemoryTaskStore>) -> TaskRuntime {
+        TaskRuntime::new(&TaskOptions {
+            store: store.clone(),
+            ..TaskOptions::default()
+        })
+    }
+
+    async fn started(runtime: &TaskRuntime) -> Arc<LiveTask> {
+        runtime
+            .create(ProtocolVersion::LATEST, CancellationToken::new())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_lagging_watch_catches_up_with_the_current_state() {
+        let store = Arc::new(InMemoryTaskStore::default());
+        let runtime = runtime(&store);
+        let live = started(&runtime).await;
+        let (current, mut watch) = runtime.watch(std::slice::from_ref(&live.task_id)).await;
+        assert_eq!(current.len(), 1);
+        // More changes than the broadcast keeps, then the end: the watch falls behind.
+        for i in 0..300 {
+            live.progress(f64::from(i), None, None).await;
+        }
+        live.finish(Ok(CallToolResult::text("done"))).await;
+        let heard = watch.next().await;
+        assert_eq!(heard.task.status, TaskStatus::Completed, "{heard:?}");
+    }
+
+    #[tokio::test]
+    async fn a_task_running_in_another_instance_is_not_acknowledged_here() {
+        let store = Arc::new(InMemoryTaskStore::default());
+        let (here, there) = (runtime(&store), runtime(&store));
+        let live = started(&there).await;
+        let id = live.task_id.clone();
+        // Both instances read it; only the one running it can reach its handler.
+        assert_eq!(
+            here.get(&id).await.unwrap().task.status,
+            TaskStatus::Working
+        );
+        let refused = here.cancel(&id).await.unwrap_err();
+        assert!(
+            refused.to_string().contains("another server instance"),
+            "{refused}"
+        );
+        assert!(here.update(&id, BTreeMap::new()).await.is_err());
+        there.cancel(&id).await.unwrap();
+        // Finished: acknowledged anywhere, and nothing changes.
+        here.cancel(&id).await.unwrap();
+        here.update(&id, BTreeMap::new()).await.unwrap();
+        assert_eq!(
+            here.get(&id).await.unwrap().task.status,
+            TaskStatus::Cancelled
+        );
+        assert!(matches!(
+            here.cancel("unknown").await,
+            Err(McpError::InvalidParams { .. })
+        ));
     }
 }
