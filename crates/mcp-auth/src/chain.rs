@@ -33,12 +33,12 @@ use crate::principal::Principal;
 ///     .with(BearerTokenAuthenticator::new()
 ///         .token("tok-0123456789abcdef", Principal::new("ui", AuthMethod::Bearer)).unwrap());
 ///
-/// let block_on = |f| tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f);
+/// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
 /// let mut headers = http::HeaderMap::new();
 /// headers.insert("authorization", "Bearer tok-0123456789abcdef".parse().unwrap());
-/// assert_eq!(block_on(chain.authenticate(AuthRequest::from_headers(&headers))).unwrap().id, "ui");
+/// assert_eq!(rt.block_on(chain.authenticate(AuthRequest::from_headers(&headers))).unwrap().id, "ui");
 /// headers.clear();
-/// assert_eq!(block_on(chain.authenticate(AuthRequest::from_headers(&headers))),
+/// assert_eq!(rt.block_on(chain.authenticate(AuthRequest::from_headers(&headers))),
 ///     Err(AuthError::MissingCredentials));
 /// ```
 #[derive(Debug, Clone, Default)]

@@ -181,6 +181,7 @@ where
 
 /// Whether a URL host is a loopback address (`localhost`, `127.0.0.0/8`, `[::1]`), where plain
 /// HTTP cannot be intercepted off the machine.
+#[cfg(any(feature = "jwks", feature = "introspection"))]
 pub(crate) fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")

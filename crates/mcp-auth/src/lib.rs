@@ -21,8 +21,8 @@
 //!
 //! | feature | what it adds | pulls in |
 //! | --- | --- | --- |
-//! | `jwt` | [`jwt::JwtAuthenticator`] with keys given in code | jsonwebtoken (RustCrypto backend) |
-//! | `jwks` | keys from a JWKS URL, cached and refreshed ([`jwt::JwksSource`]) | `jwt`, `fetch`, moka |
+//! | `jwt` | `jwt::JwtAuthenticator` with keys given in code | jsonwebtoken (RustCrypto backend) |
+//! | `jwks` | keys from a JWKS URL, cached and refreshed (`jwt::JwksSource`) | `jwt`, `fetch`, moka |
 //! | `introspection` | RFC 7662 introspection of opaque tokens | `fetch`, moka |
 //! | `fetch` | the small HTTP client behind JWKS and introspection, connector pluggable | hyper, hyper-util, tokio |
 //! | `basic` | HTTP Basic against Argon2id password hashes | argon2, tokio |

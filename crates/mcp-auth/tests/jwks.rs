@@ -2,6 +2,7 @@
 //! running, the refetch rate limit, and the endpoint misbehaving.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,8 +14,12 @@ use mcp_auth::{AuthError, AuthErrorKind, Principal};
 const ISSUER: &str = "https://issuer.test";
 const RESOURCE: &str = "https://mcp.test/mcp";
 
+/// A fresh token each call (a unique `jti`), so no test meets a cached verification by accident.
 fn token(key: &TestKey, subject: &str) -> String {
-    TestClaims::new(ISSUER, RESOURCE, subject).sign(key)
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    TestClaims::new(ISSUER, RESOURCE, subject)
+        .claim("jti", NEXT.fetch_add(1, Ordering::Relaxed))
+        .sign(key)
 }
 
 fn authenticator(source: JwksSource) -> JwtAuthenticator {
@@ -294,4 +299,42 @@ fn insecure_urls_are_refused_unless_loopback() {
             .build()
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn verified_tokens_are_cached_until_the_ttl_and_can_be_rechecked_every_time() {
+    let old = TestKey::rsa();
+    let new = TestKey::rsa_rotated();
+    let server = JwksServer::start(&[&old]).await.unwrap();
+    let build = |cached: bool| {
+        let source = JwksSource::builder(server.url())
+            .min_refetch_interval(Duration::ZERO)
+            .build()
+            .unwrap();
+        let builder = JwtAuthenticator::builder()
+            .jwks(source)
+            .issuer(ISSUER)
+            .audience(RESOURCE);
+        if cached {
+            builder.verified_cache(100, Duration::from_secs(3600))
+        } else {
+            builder.no_verified_cache()
+        }
+        .build()
+        .unwrap()
+    };
+    let cached = build(true);
+    let uncached = build(false);
+    let old_token = token(&old, "a");
+    assert!(verify(&cached, &old_token).await.is_ok());
+    assert!(verify(&uncached, &old_token).await.is_ok());
+
+    // The old key is withdrawn; both authenticators learn it from a token of the new key.
+    server.set_keys(&[&new]);
+    assert!(verify(&cached, &token(&new, "b")).await.is_ok());
+    assert!(verify(&uncached, &token(&new, "b")).await.is_ok());
+    // The cached verification stands until its TTL (the documented trade-off); without the
+    // cache, the withdrawn key no longer verifies.
+    assert_eq!(verify(&cached, &old_token).await.unwrap().id, "a");
+    assert!(unknown_kid(verify(&uncached, &old_token).await));
 }

@@ -37,6 +37,7 @@ pub mod router;
 mod serve;
 mod server;
 mod service;
+pub mod tasks;
 
 pub use context::{Client, Extensions, Logger, Outbox, Progress, RequestContext};
 pub use error::ToolError;
@@ -54,6 +55,7 @@ pub use router::{
     ToolHandler, ToolRoute, schema_for,
 };
 pub use server::{LocalPrincipal, McpServer, McpService, Server, ServerOptions};
+pub use tasks::LongRunning;
 
 /// Re-exported: the principal, its permissions and the authenticator seam.
 pub use mcp_auth;

@@ -74,6 +74,15 @@ impl RequestEra {
     pub(crate) fn is_modern(&self) -> bool {
         matches!(self, Self::Modern { .. })
     }
+
+    /// What the client declared: on this request (modern) or for the session (legacy).
+    pub(crate) fn client_capabilities(&self) -> Option<&ClientCapabilities> {
+        match self {
+            Self::Modern { capabilities, .. } => Some(capabilities),
+            Self::Legacy(s) => Some(&s.capabilities),
+            Self::PreInit => None,
+        }
+    }
 }
 
 /// A request's params, parsed once into their type.
@@ -94,13 +103,16 @@ pub(crate) enum Params {
     Complete(CompleteRequestParams),
     SetLevel(SetLevelRequestParams),
     Listen(SubscriptionsListenRequestParams),
+    /// `tasks/get`, `tasks/update`, `tasks/cancel` (tasks extension): the `_meta`, and the
+    /// request, whose params the task runtime reads.
+    Task(RequestParams, Box<mcp_protocol::jsonrpc::Request>),
 }
 
 impl Params {
     pub(crate) fn meta(&self) -> Option<&Meta> {
         match self {
             Self::Initialize(p) => p.meta.as_ref(),
-            Self::Ping(p) | Self::Discover(p) => p.meta.as_ref(),
+            Self::Ping(p) | Self::Discover(p) | Self::Task(p, _) => p.meta.as_ref(),
             Self::ListTools(p)
             | Self::ListResources(p)
             | Self::ListTemplates(p)
@@ -285,11 +297,7 @@ impl McpRequest {
 
     /// What the client declared it supports (per request in 2026-07-28, per session before).
     pub fn client_capabilities(&self) -> Option<&ClientCapabilities> {
-        match &self.era {
-            RequestEra::Modern { capabilities, .. } => Some(capabilities),
-            RequestEra::Legacy(s) => Some(&s.capabilities),
-            RequestEra::PreInit => None,
-        }
+        self.era.client_capabilities()
     }
 
     /// Fires when the client cancels the request or the connection ends.
@@ -349,6 +357,8 @@ pub enum Outcome {
     InvalidArguments,
     /// An `input_required` result (2026-07-28): the handler asked the client for input.
     InputRequired,
+    /// The call became a task (tasks extension): the result names it; the handler goes on.
+    TaskCreated,
     /// A JSON-RPC error from the server or the handler.
     Error,
     /// A layer refused the request (see [`McpResponse::refusal`]).
@@ -359,13 +369,14 @@ pub enum Outcome {
 
 impl Outcome {
     /// The label metrics use: `success`, `tool_error`, `invalid_arguments`,
-    /// `input_required`, `error`, `refused`, `cancelled`.
+    /// `input_required`, `task_created`, `error`, `refused`, `cancelled`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Success => "success",
             Self::ToolError => "tool_error",
             Self::InvalidArguments => "invalid_arguments",
             Self::InputRequired => "input_required",
+            Self::TaskCreated => "task_created",
             Self::Error => "error",
             Self::Refused => "refused",
             Self::Cancelled => "cancelled",

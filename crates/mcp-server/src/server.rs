@@ -18,6 +18,7 @@ use mcp_protocol::types::{
 use crate::request::{Authentication, McpRequest, McpResponse};
 use crate::request_state::StateKey;
 use crate::router::{BoxFuture, Router};
+use crate::tasks::{TaskOptions, TaskRuntime};
 
 /// How the server behaves.
 #[derive(Debug, Clone)]
@@ -47,6 +48,9 @@ pub struct ServerOptions {
     /// sockets, in-memory pipes (default [`LocalPrincipal::None`]). HTTP requests are
     /// authenticated by the endpoint instead (`HttpOptions::auth`).
     pub local_principal: LocalPrincipal,
+    /// Where tasks are kept and how long they live (tools with task support; see
+    /// [`crate::tasks`]).
+    pub tasks: TaskOptions,
 }
 
 /// Who calls on a connection without credentials of its own (stdio, sockets), settled when the
@@ -173,6 +177,7 @@ impl Default for ServerOptions {
             max_message_size: mcp_transport::DEFAULT_MAX_FRAME,
             max_in_flight: 256,
             local_principal: LocalPrincipal::default(),
+            tasks: TaskOptions::default(),
         }
     }
 }
@@ -200,6 +205,7 @@ pub(crate) struct ServerInner {
     pub(crate) stack: McpService,
     /// Connections served by `serve_messages` (stdio, sockets, WebSocket, HTTP+SSE).
     pub(crate) connections: Arc<std::sync::atomic::AtomicUsize>,
+    pub(crate) tasks: TaskRuntime,
 }
 
 /// The server's service: the dispatcher, behind the layers [`Server::layer`] added. Every
@@ -305,6 +311,7 @@ impl Server {
     /// A server with full implementation info and options.
     pub fn with_options(info: Implementation, router: Router, options: ServerOptions) -> Self {
         let state_key = StateKey::new(options.state_key, options.state_ttl);
+        let tasks = TaskRuntime::new(&options.tasks);
         Self {
             inner: Arc::new(ServerInner {
                 router,
@@ -313,6 +320,7 @@ impl Server {
                 state_key,
                 stack: McpService(Stack::Dispatcher),
                 connections: Arc::default(),
+                tasks,
             }),
         }
     }
@@ -376,7 +384,8 @@ impl Server {
 
     /// What the server supports, as advertised in `initialize` and `server/discover`: tools,
     /// resources (with subscriptions) and prompts, each with list-changed; completions when a
-    /// completer is registered; logging.
+    /// completer is registered; logging; and the tasks extension (2026-07-28) while a tool has
+    /// task support.
     pub fn capabilities(&self) -> ServerCapabilities {
         ServerCapabilities {
             tools: Some(ToolsCapability {
@@ -391,6 +400,13 @@ impl Server {
             }),
             completions: self.inner.router.has_completions().then(Default::default),
             logging: Some(Default::default()),
+            extensions: self.inner.router.has_task_tools().then(|| {
+                [(
+                    mcp_protocol::types::tasks::TASKS_EXTENSION.to_owned(),
+                    mcp_protocol::JsonObject::new(),
+                )]
+                .into()
+            }),
             ..ServerCapabilities::default()
         }
     }

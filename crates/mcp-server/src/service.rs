@@ -33,6 +33,7 @@ use crate::request::{
 use crate::request_state::digest;
 use crate::router::{Change, CompletionRequest, PromptRequest, ResourceRequest, ToolCall};
 use crate::server::Server;
+use crate::tasks::{Decision, Started, TaskAnswer, TaskWatch};
 
 /// A legacy session: what `initialize` settled.
 #[derive(Debug, Clone)]
@@ -388,6 +389,10 @@ impl Server {
             "completion/complete" => Params::Complete(params(&req).map_err(no_rev)?),
             "logging/setLevel" => Params::SetLevel(params(&req).map_err(no_rev)?),
             "subscriptions/listen" => Params::Listen(params(&req).map_err(no_rev)?),
+            // The tasks extension reads its own params from the request.
+            "tasks/get" | "tasks/update" | "tasks/cancel" => {
+                Params::Task(params(&req).map_err(no_rev)?, Box::new(req.clone()))
+            }
             other => return Err((None, McpError::MethodNotFound(other.to_owned()))),
         };
         let era = if matches!(parsed, Params::Initialize(_)) {
@@ -450,11 +455,14 @@ impl Server {
         result
     }
 
+    /// The handler's context; `cancel` fires when the handler should stop (the request's
+    /// token, or a task's own).
     fn context(
         &self,
         head: &mut Head,
         meta: Meta,
         answers: Option<InputResponses>,
+        cancel: CancellationToken,
     ) -> RequestContext {
         let conn = &head.conn;
         let revision = head.revision();
@@ -490,7 +498,7 @@ impl Server {
                 meta,
                 client_capabilities: capabilities,
                 client_info,
-                cancel: head.cancel.clone(),
+                cancel,
                 outbox,
                 log_level,
                 peer,
@@ -674,6 +682,26 @@ impl Server {
             Params::CallTool(_) => {
                 head.fail(McpError::Internal("tools/call dispatched twice".into()))
             }
+            Params::Task(_, raw) => {
+                let capabilities = head
+                    .era
+                    .client_capabilities()
+                    .filter(|_| head.era.is_modern());
+                let answer = self.inner.tasks.request(&raw, capabilities).await;
+                let meta = self.result_meta(&head.era);
+                match answer {
+                    Ok(TaskAnswer::Task(task)) => head.ok(&tasks::GetTaskResult {
+                        result_type: result::Complete,
+                        task: *task,
+                        meta,
+                    }),
+                    Ok(TaskAnswer::Ack) => head.ok(&EmptyResult {
+                        meta,
+                        ..EmptyResult::default()
+                    }),
+                    Err(e) => head.fail(e),
+                }
+            }
         }
     }
 
@@ -786,12 +814,12 @@ impl Server {
         };
         let arguments = serde_json::Value::Object(p.arguments.unwrap_or_default());
         let rev = head.revision();
-        if let Some(message) = tool.invalid_arguments(&arguments) {
+        if let Some(invalid) = tool.invalid_arguments(&arguments) {
             // SEP-1303: invalid arguments are a tool result the model reads, not a protocol
             // error; the handler does not run.
             let result = CallToolResult {
                 meta: self.result_meta(&head.era),
-                ..CallToolResult::error(message)
+                ..invalid
             };
             return McpResponse::result(
                 head.id,
@@ -811,14 +839,64 @@ impl Server {
             Ok(a) => a,
             Err(e) => return head.fail(e),
         };
-        let ctx = self.context(&mut head, p.meta.unwrap_or_default(), answers);
-        let run = (tool.handler)(ToolCall {
+        // Tasks extension: the call may become a task, whose handler outlives the request
+        // and so gets a cancellation token of its own.
+        let decision = crate::tasks::decide(
+            tool.task_support(),
+            head.era.is_modern(),
+            head.era.client_capabilities(),
+        );
+        let handler_cancel = match decision {
+            Decision::Direct => head.cancel.clone(),
+            Decision::Task => CancellationToken::new(),
+            Decision::Refuse(e) => return head.fail(e),
+            Decision::RefuseLegacy(refusal) => {
+                return McpResponse::result(
+                    head.id,
+                    rev,
+                    encode(&*refusal, rev),
+                    Outcome::ToolError,
+                );
+            }
+        };
+        let ctx = self.context(
+            &mut head,
+            p.meta.unwrap_or_default(),
+            answers,
+            handler_cancel.clone(),
+        );
+        let call = ToolCall {
             arguments,
             ctx: ctx.clone(),
-        });
-        let outcome = tokio::select! {
-            r = run => r,
-            () = head.cancel.cancelled() => return head.cancelled(),
+        };
+        let outcome = if matches!(decision, Decision::Task) {
+            match self
+                .inner
+                .tasks
+                .call(&tool, call, handler_cancel, &head.cancel)
+                .await
+            {
+                Started::Task(created) => {
+                    let created = tasks::CreateTaskResult {
+                        meta: self.result_meta(&head.era),
+                        ..created
+                    };
+                    return McpResponse::result(
+                        head.id,
+                        rev,
+                        encode(&created, rev),
+                        Outcome::TaskCreated,
+                    );
+                }
+                Started::Finished(outcome) => outcome,
+                Started::Cancelled => return head.cancelled(),
+                Started::Refused(e) => return head.fail(e),
+            }
+        } else {
+            tokio::select! {
+                r = tool.run_handler(call) => r,
+                () = head.cancel.cancelled() => return head.cancelled(),
+            }
         };
         let result = match outcome {
             Ok(r) => r,
@@ -867,7 +945,8 @@ impl Server {
             Ok(a) => a,
             Err(e) => return head.fail(e),
         };
-        let ctx = self.context(head, p.meta.unwrap_or_default(), answers);
+        let cancel = head.cancel.clone();
+        let ctx = self.context(head, p.meta.unwrap_or_default(), answers, cancel);
         let outcome = tokio::select! {
             r = read(ResourceRequest { uri: p.uri.clone(), vars, ctx: ctx.clone() }) => r,
             () = head.cancel.cancelled() => return head.cancelled(),
@@ -921,7 +1000,8 @@ impl Server {
             Ok(a) => a,
             Err(e) => return head.fail(e),
         };
-        let ctx = self.context(head, p.meta.unwrap_or_default(), answers);
+        let cancel = head.cancel.clone();
+        let ctx = self.context(head, p.meta.unwrap_or_default(), answers, cancel);
         let outcome = tokio::select! {
             r = (prompt.get)(PromptRequest { arguments, ctx: ctx.clone() }) => r,
             () = head.cancel.cancelled() => return head.cancelled(),
@@ -986,7 +1066,7 @@ impl Server {
         let rev = head.revision();
         let outbox = Outbox::new(conn.outbox.clone(), rev);
         let want = p.notifications;
-        let honoured = SubscriptionFilter {
+        let mut honoured = SubscriptionFilter {
             tools_list_changed: want.tools_list_changed.filter(|b| *b),
             prompts_list_changed: want.prompts_list_changed.filter(|b| *b),
             resources_list_changed: want.resources_list_changed.filter(|b| *b),
@@ -1002,6 +1082,23 @@ impl Server {
                 ..Meta::default()
             })
         };
+        // Tasks extension: `notifications/tasks` for the task ids asked for, starting with their
+        // current state (a change may have happened before the stream opened).
+        let (task_states, mut task_watch) = match want.task_ids.as_deref() {
+            Some(ids) if !ids.is_empty() => {
+                let declared = head
+                    .era
+                    .client_capabilities()
+                    .is_some_and(|c| c.has_extension(tasks::TASKS_EXTENSION));
+                if !declared {
+                    return head.fail(crate::tasks::missing_extension());
+                }
+                self.inner.tasks.watch(ids).await
+            }
+            _ => (Vec::new(), TaskWatch::none()),
+        };
+        honoured.task_ids = (!task_states.is_empty())
+            .then(|| task_states.iter().map(|t| t.task.task_id.clone()).collect());
         let mut changes = self.inner.router.subscribe();
         outbox
             .notify(
@@ -1012,8 +1109,19 @@ impl Server {
                 },
             )
             .await;
+        let task_note = |task: &tasks::DetailedTask| tasks::TaskNotificationParams {
+            task: task.clone(),
+            meta: tag(),
+        };
+        for task in &task_states {
+            outbox.notify("notifications/tasks", task_note(task)).await;
+        }
         loop {
             let change = tokio::select! {
+                task = task_watch.next() => {
+                    outbox.notify("notifications/tasks", task_note(&task)).await;
+                    continue;
+                }
                 c = changes.recv() => c,
                 () = head.cancel.cancelled() => return head.cancelled(),
                 () = conn.closing.cancelled() => {

@@ -35,11 +35,13 @@ mod key;
 mod jwks;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Validation, decode, decode_header};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 pub use jsonwebtoken::Algorithm;
 #[cfg(feature = "jwks")]
@@ -78,6 +80,35 @@ pub struct JwtAuthenticator {
     permissions_claim: Option<String>,
     pass_non_jwt: bool,
     pass_other_issuers: bool,
+    verified: Option<VerifiedCache>,
+}
+
+/// Principals of tokens that verified, by the token's SHA-256, until the token expires or the
+/// cache's TTL ends, whichever comes first.
+struct VerifiedCache {
+    entries: moka::sync::Cache<[u8; 32], Arc<(Principal, Instant)>>,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for VerifiedCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedCache")
+            .field("entries", &self.entries.entry_count())
+            .field("ttl", &self.ttl)
+            .finish()
+    }
+}
+
+impl VerifiedCache {
+    fn new(capacity: u64, ttl: Duration) -> Self {
+        Self {
+            entries: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
+            ttl,
+        }
+    }
 }
 
 /// Configures a [`JwtAuthenticator`].
@@ -105,6 +136,7 @@ impl JwtAuthenticator {
                 permissions_claim: None,
                 pass_non_jwt: false,
                 pass_other_issuers: false,
+                verified: Some(VerifiedCache::new(10_000, Duration::from_secs(60))),
             },
             any_audience: false,
         }
@@ -128,6 +160,29 @@ impl JwtAuthenticator {
                 AuthError::invalid("bearer token is not a JWT")
             });
         }
+        let digest: Option<[u8; 32]> = self
+            .verified
+            .as_ref()
+            .map(|_| Sha256::digest(token.as_bytes()).into());
+        if let (Some(cache), Some(digest)) = (&self.verified, &digest)
+            && let Some(hit) = cache.entries.get(digest)
+        {
+            if hit.1 > Instant::now() {
+                return Ok(hit.0.clone());
+            }
+            cache.entries.invalidate(digest);
+        }
+        let principal = self.verify_uncached(token).await?;
+        if let (Some(cache), Some(digest)) = (&self.verified, digest) {
+            let until = Instant::now() + cache.ttl.min(lifetime_left(&principal.claims));
+            cache
+                .entries
+                .insert(digest, Arc::new((principal.clone(), until)));
+        }
+        Ok(principal)
+    }
+
+    async fn verify_uncached(&self, token: &str) -> Result<Principal, AuthError> {
         let header = decode_header(token).map_err(|_| header_error(token))?;
         if self.pass_other_issuers
             && let Some(issuer) = &self.issuer
@@ -276,7 +331,7 @@ impl JwtAuthenticatorBuilder {
     }
 
     /// Clock-skew allowance for `exp` and `nbf` (default 60 s).
-    pub fn leeway(mut self, leeway: std::time::Duration) -> Self {
+    pub fn leeway(mut self, leeway: Duration) -> Self {
         self.inner.leeway_secs = leeway.as_secs();
         self
     }
@@ -309,6 +364,21 @@ impl JwtAuthenticatorBuilder {
     /// from scopes and roles). For tokens your own issuer mints with a `permissions` claim.
     pub fn permissions_claim(mut self, claim: Option<&str>) -> Self {
         self.inner.permissions_claim = claim.map(str::to_owned);
+        self
+    }
+
+    /// Caches the principals of verified tokens (by the token's SHA-256) for up to `ttl`, never
+    /// past the token's `exp`, at most `capacity` of them (default: 10 000 for 60 s). A repeated
+    /// token then costs a hash instead of a signature check; the price is that a token signed
+    /// by a key withdrawn from the JWKS keeps working for up to `ttl`.
+    pub fn verified_cache(mut self, capacity: u64, ttl: Duration) -> Self {
+        self.inner.verified = Some(VerifiedCache::new(capacity, ttl));
+        self
+    }
+
+    /// Verifies every token in full, every time.
+    pub fn no_verified_cache(mut self) -> Self {
+        self.inner.verified = None;
         self
     }
 
@@ -419,6 +489,15 @@ fn unverified_issuer(token: &str) -> Option<String> {
     jsonwebtoken::dangerous::insecure_decode_claims::<Iss>(token)
         .ok()
         .and_then(|c| c.iss)
+}
+
+/// How long until the token's `exp` (zero when it has none, which verification refuses).
+fn lifetime_left(claims: &Map<String, Value>) -> Duration {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let exp = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
+    Duration::from_secs(exp.saturating_sub(now))
 }
 
 fn names_from_aud(aud: Option<&Value>) -> Vec<String> {

@@ -10,12 +10,13 @@
 //! use mcp_auth::AuthError;
 //! use mcp_auth::rate_limit::{Quota, RateLimiter};
 //!
-//! let limits = RateLimiter::new(Quota::per_minute(100).unwrap());
+//! let limits = RateLimiter::new(Quota::per_hour(100).unwrap());
 //! for _ in 0..100 {
 //!     limits.check("alice", None).unwrap();
 //! }
+//! // One request comes back every 36 s.
 //! let refused = limits.check("alice", None).unwrap_err();
-//! assert!(matches!(refused, AuthError::RateLimited { retry_after_secs: 1 }));
+//! assert!(matches!(refused, AuthError::RateLimited { retry_after_secs: 30..=36 }));
 //! assert!(limits.check("bob", None).is_ok(), "each principal has its own bucket");
 //! ```
 

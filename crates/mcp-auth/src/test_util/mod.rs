@@ -17,10 +17,10 @@
 //!     .unwrap();
 //! let claims = TestClaims::new("https://issuer.test", "https://mcp.test/mcp", "alice").scope("tools.call");
 //! let token = claims.sign(&key);
-//! let block_on = |f| tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f);
-//! assert_eq!(block_on(jwt.verify(&token)).unwrap().id, "alice");
-//! assert!(block_on(jwt.verify(&tamper_signature(&token))).is_err());
-//! assert!(block_on(jwt.verify(&unsigned_token(&claims))).is_err());
+//! let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! assert_eq!(rt.block_on(jwt.verify(&token)).unwrap().id, "alice");
+//! assert!(rt.block_on(jwt.verify(&tamper_signature(&token))).is_err());
+//! assert!(rt.block_on(jwt.verify(&unsigned_token(&claims))).is_err());
 //! ```
 
 use std::convert::Infallible;

@@ -32,7 +32,8 @@ use std::task::{Context, Poll};
 
 use mcp_protocol::meta::Meta;
 use mcp_protocol::types::{
-    CallToolResult, ClientCapabilities, ContentBlock, Icon, Tool as ToolDefinition, ToolAnnotations,
+    CallToolResult, ClientCapabilities, ContentBlock, Icon, TaskSupport, Tool as ToolDefinition,
+    ToolAnnotations,
 };
 use mcp_protocol::{JsonObject, ProtocolVersion};
 use schemars::JsonSchema;
@@ -47,6 +48,7 @@ use tower::{Layer, Service};
 use crate::context::{Client, Logger, Progress, RequestContext};
 use crate::error::ToolError;
 use crate::request::{McpRequest, McpResponse};
+use crate::tasks::LongRunning;
 use mcp_auth::Requirement;
 
 /// A boxed future, as stored handlers return.
@@ -97,7 +99,7 @@ pub fn schema_for<T: JsonSchema>(dialect: SchemaDialect) -> JsonObject {
     message = "`{Self}` is not a tool-call extractor, so a tool handler cannot take it as a parameter",
     label = "not an extractor (`FromToolCall`)",
     note = "take the tool's arguments as `Args<T>` (with `T: Deserialize + JsonSchema`) or `RawArgs`",
-    note = "the other extractors are `Progress`, `Logger`, `Client`, `CancellationToken`, `RequestContext`, `ProtocolVersion`, `ClientCapabilities`, `Meta` and `Arc<Principal>`"
+    note = "the other extractors are `Progress`, `Logger`, `Client`, `LongRunning`, `CancellationToken`, `RequestContext`, `ProtocolVersion`, `ClientCapabilities`, `Meta` and `Arc<Principal>`"
 )]
 pub trait FromToolCall: Sized + Send + 'static {
     /// Extracts the value; an error ends the call before the handler runs.
@@ -105,6 +107,11 @@ pub trait FromToolCall: Sized + Send + 'static {
     /// The input schema this extractor contributes (only [`Args`] has one).
     fn input_schema(_dialect: SchemaDialect) -> Option<JsonObject> {
         None
+    }
+    /// Whether taking this extractor moves the start of a task from before the handler to
+    /// where the handler says (only [`LongRunning`] does).
+    fn begins_long_running() -> bool {
+        false
     }
 }
 
@@ -176,6 +183,15 @@ impl FromToolCall for Arc<mcp_auth::Principal> {
 impl FromToolCall for Option<Arc<mcp_auth::Principal>> {
     fn from_call(call: &ToolCall) -> Result<Self, ToolError> {
         Ok(call.ctx.principal().cloned())
+    }
+}
+
+impl FromToolCall for LongRunning {
+    fn from_call(call: &ToolCall) -> Result<Self, ToolError> {
+        Ok(Self::new(call.ctx.clone()))
+    }
+    fn begins_long_running() -> bool {
+        true
     }
 }
 
@@ -270,6 +286,11 @@ pub trait ToolHandler<M>: Clone + Send + Sync + 'static {
     fn input_schema(dialect: SchemaDialect) -> JsonObject;
     /// The output schema its return type implies.
     fn output_schema(dialect: SchemaDialect) -> Option<JsonObject>;
+    /// Whether one of its extractors is [`LongRunning`]: a task then starts where the handler
+    /// calls [`LongRunning::begin`], not before the handler.
+    fn begins_long_running() -> bool {
+        false
+    }
 }
 
 fn no_arguments_schema() -> JsonObject {
@@ -304,6 +325,9 @@ macro_rules! impl_handler {
             fn output_schema(dialect: SchemaDialect) -> Option<JsonObject> {
                 R::output_schema(dialect)
             }
+            fn begins_long_running() -> bool {
+                false $(|| $t::begins_long_running())*
+            }
         }
     };
 }
@@ -336,6 +360,8 @@ pub struct ToolRoute {
     pub(crate) layered: Option<ToolService>,
     /// What the tool declares to the layers (cache TTL, requirements, ...).
     pub(crate) policy: ToolPolicy,
+    task_support: TaskSupport,
+    begins_in_handler: bool,
 }
 
 /// What a tool declares for the layers that read it.
@@ -353,6 +379,7 @@ impl std::fmt::Debug for ToolRoute {
             .field("definition", &self.definition)
             .field("layered", &self.layered.is_some())
             .field("policy", &self.policy)
+            .field("task_support", &self.task_support)
             .finish_non_exhaustive()
     }
 }
@@ -430,29 +457,62 @@ impl ToolRoute {
         self
     }
 
-    /// Checks the arguments against the input schema: the message for the model when they do
-    /// not match (SEP-1303), `None` when they do.
-    pub(crate) fn invalid_arguments(&self, arguments: &Value) -> Option<String> {
-        let v = self.validator.as_ref()?;
-        let errors: Vec<String> = v
-            .iter_errors(arguments)
-            .take(5)
-            .map(|e| {
-                let at = e.instance_path().to_string();
-                if at.is_empty() {
-                    e.to_string()
-                } else {
-                    format!("{at}: {e}")
-                }
-            })
-            .collect();
-        (!errors.is_empty()).then(|| {
-            format!(
-                "Invalid arguments for tool {}: {}",
-                self.definition.name,
-                errors.join("; ")
-            )
-        })
+    /// Whether calls may run as tasks ([`Tool::task_support`]).
+    pub fn task_support(&self) -> TaskSupport {
+        self.task_support
+    }
+
+    /// The same route with another task support: how a route built by `#[tool]` opts in.
+    ///
+    /// ```
+    /// use mcp_server::{Tool, tasks::TaskSupport};
+    ///
+    /// let route = Tool::new("slow").handler(|| async { "done" }).with_task_support(TaskSupport::Optional);
+    /// assert_eq!(route.task_support(), TaskSupport::Optional);
+    /// ```
+    #[must_use]
+    pub fn with_task_support(mut self, support: TaskSupport) -> Self {
+        self.task_support = support;
+        self
+    }
+
+    /// Whether the handler takes [`LongRunning`], so that a task starts where it says.
+    pub(crate) fn begins_in_handler(&self) -> bool {
+        self.begins_in_handler
+    }
+
+    /// Calls the handler, the arguments already validated.
+    pub(crate) fn run_handler(
+        &self,
+        call: ToolCall,
+    ) -> BoxFuture<Result<CallToolResult, ToolError>> {
+        (self.handler)(call)
+    }
+
+    /// The tool result for arguments that do not match the input schema, if they do not.
+    pub(crate) fn invalid_arguments(&self, arguments: &Value) -> Option<CallToolResult> {
+        if let Some(v) = &self.validator {
+            let errors: Vec<String> = v
+                .iter_errors(arguments)
+                .take(5)
+                .map(|e| {
+                    let at = e.instance_path().to_string();
+                    if at.is_empty() {
+                        e.to_string()
+                    } else {
+                        format!("{at}: {e}")
+                    }
+                })
+                .collect();
+            if !errors.is_empty() {
+                return Some(CallToolResult::error(format!(
+                    "Invalid arguments for tool {}: {}",
+                    self.definition.name,
+                    errors.join("; ")
+                )));
+            }
+        }
+        None
     }
 }
 
@@ -463,6 +523,7 @@ pub struct Tool {
     dialect: SchemaDialect,
     input_schema: Option<JsonObject>,
     policy: ToolPolicy,
+    task_support: TaskSupport,
 }
 
 impl Tool {
@@ -483,6 +544,7 @@ impl Tool {
             dialect: SchemaDialect::default(),
             input_schema: None,
             policy: ToolPolicy::default(),
+            task_support: TaskSupport::Forbidden,
         }
     }
 
@@ -555,6 +617,23 @@ impl Tool {
         self
     }
 
+    /// Whether calls may run as tasks (the 2026-07-28 tasks extension; see
+    /// [`crate::tasks`]): `Forbidden` (the default) never, `Optional` for clients that declared
+    /// the extension on the request, `Required` always (clients that cannot have a task are
+    /// refused). Nothing about it appears in `tools/list`: the server decides per request.
+    ///
+    /// ```
+    /// use mcp_server::{Tool, tasks::TaskSupport};
+    ///
+    /// let tool = Tool::new("render_video").task_support(TaskSupport::Optional).handler(|| async { "rendered" });
+    /// assert_eq!(tool.task_support(), TaskSupport::Optional);
+    /// ```
+    #[must_use]
+    pub fn task_support(mut self, support: TaskSupport) -> Self {
+        self.task_support = support;
+        self
+    }
+
     /// Finishes the tool with its handler.
     ///
     /// # Panics
@@ -585,6 +664,8 @@ impl Tool {
             validator,
             layered: None,
             policy: self.policy,
+            task_support: self.task_support,
+            begins_in_handler: H::begins_long_running(),
         }
     }
 }
