@@ -1,7 +1,9 @@
 //! `cargo xtask bench http`: the HTTP benchmark of the `mcp-bench` crate.
 //!
 //! Our Streamable HTTP server (`bench-http-ours`) against rmcp 3.11's (`bench-http-rmcp`),
-//! beside a bare hyper JSON echo (`bench-http-ceiling`), all driven by the same load generator
+//! beside a bare hyper JSON echo (`bench-http-ceiling`), and our server again with the whole
+//! middleware stack (`ours-prod`) and with JWT authentication (`ours-jwt`), reported as ratios
+//! to the bare one; all driven by the same load generator
 //! (`bench-http-load`) at 1, 16 and 64 calls in flight, in the 2026-07-28 (modern) and the
 //! 2025-11-25 (legacy, session) eras; then the memory each idle legacy session costs with
 //! 10,000 open. Runs are interleaved, each attempt waits for a quiet machine, the median run by
@@ -18,9 +20,10 @@ use crate::process::{cargo, display, repo_root, run_ok};
 
 /// Usage of `cargo xtask bench http`, for the `bench` usage text.
 pub(crate) const USAGE: &str =
-    "  http      The HTTP benchmark (bench/): our Streamable HTTP server, rmcp 3.x's and a
-            bare hyper JSON echo (the ceiling), modern and legacy era, at 1, 16 and 64
-            calls in flight; then memory per idle legacy session with 10,000 open.
+    "  http      The HTTP benchmark (bench/): our Streamable HTTP server (bare, with the
+            whole middleware stack, with JWT auth), rmcp 3.x's and a bare hyper JSON echo
+            (the ceiling), modern and legacy era, at 1, 16 and 64 calls in flight; then
+            memory per idle legacy session with 10,000 open.
             --runs N                 runs per case, the median is kept (default 3)
             --mode modern|legacy|both
                                      which era's table(s) to run (default both)
@@ -135,6 +138,12 @@ const CEILING: &str = "ceiling";
 /// Label of our server's row.
 const OURS: &str = "ours";
 
+/// Label of our server with the whole middleware stack.
+const OURS_PRODUCTION: &str = "ours-prod";
+
+/// Label of our server with JWT authentication.
+const OURS_JWT: &str = "ours-jwt";
+
 /// The rows, in table order.
 const SERVERS: &[ServerSpec] = &[
     ServerSpec {
@@ -143,6 +152,22 @@ const SERVERS: &[ServerSpec] = &[
         args: &[],
         modes: &[Mode::Modern, Mode::Legacy],
         about: "mcp_server::Server::serve_http, both eras on /mcp, current-thread tokio runtime",
+    },
+    ServerSpec {
+        label: OURS_PRODUCTION,
+        binary: "bench-http-ours",
+        args: &["--stack", "production"],
+        modes: &[Mode::Modern, Mode::Legacy],
+        about: "ours behind the whole middleware stack (ProductionLayer, every layer on: trace, \
+                metrics, auth, rate limit, permissions, cache, concurrency limit, breaker, timeout)",
+    },
+    ServerSpec {
+        label: OURS_JWT,
+        binary: "bench-http-ours",
+        args: &["--auth", "jwt"],
+        modes: &[Mode::Modern, Mode::Legacy],
+        about: "ours with every request authenticated by a JWT (RS256, key configured in-process, \
+                verified tokens cached) and the AuthLayer",
     },
     ServerSpec {
         label: RMCP,
@@ -713,6 +738,7 @@ fn print_table(
              attempt of this run: its numbers are not reliable"
         );
     }
+    print_overhead(find, loads);
     // The issue's goals for our server: a share of the ceiling (the rmcp factor is informative).
     for (l, load) in loads.iter().enumerate() {
         let (share_goal, rmcp_hint) = match load.in_flight {
@@ -738,6 +764,34 @@ fn print_table(
         );
     }
     println!();
+}
+
+/// The issues' goals for the middleware: the production stack and JWT authentication against
+/// the bare server, in the same run.
+fn print_overhead(find: impl Fn(&str, usize) -> Option<RunResult>, loads: &[Load]) {
+    for (l, load) in loads.iter().enumerate() {
+        let Some(bare) = find(OURS, l) else { continue };
+        if let Some(prod) = find(OURS_PRODUCTION, l) {
+            let calls = prod.calls_per_s / bare.calls_per_s;
+            let p99 = prod.p99_us / bare.p99_us;
+            println!(
+                "  production stack / none at {} in flight: calls/s x{calls:.2} (goal >= 0.85) {}, \
+                 p99 x{p99:.2} (goal <= 1.20) {}",
+                load.in_flight,
+                verdict(calls >= 0.85),
+                verdict(p99 <= 1.20)
+            );
+        }
+        if let Some(jwt) = find(OURS_JWT, l) {
+            let calls = jwt.calls_per_s / bare.calls_per_s;
+            let p99 = jwt.p99_us / bare.p99_us;
+            println!(
+                "  JWT auth / none at {} in flight: calls/s x{calls:.2} (goal >= 0.90) {}, p99 x{p99:.2}",
+                load.in_flight,
+                verdict(calls >= 0.90)
+            );
+        }
+    }
 }
 
 /// `met` or `MISSED`.

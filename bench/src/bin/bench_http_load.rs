@@ -1,7 +1,9 @@
 //! `bench-http-load`: the load generator of the HTTP benchmark (`cargo xtask bench http`).
 //!
 //! Spawns a server command whose first line of stdout is its URL (`http://127.0.0.1:PORT/PATH`),
-//! opens a pool of N keep-alive HTTP/1.1 connections with `TCP_NODELAY`, and keeps one
+//! optionally followed on the same line by one header every request must carry
+//! (`http://127.0.0.1:PORT/mcp Authorization: Bearer ...`, for servers that authenticate), opens
+//! a pool of N keep-alive HTTP/1.1 connections with `TCP_NODELAY`, and keeps one
 //! `tools/call` `echo` request in flight on each (N in flight). Every server gets the same
 //! requests, written by a minimal HTTP/1.1 client of its own (no HTTP library, so nothing hides
 //! work in the generator): one `write` per request, responses read with `Content-Length` or
@@ -228,13 +230,19 @@ struct Target {
     authority: String,
     /// The endpoint's path.
     path: String,
+    /// A header line every request carries (`Name: value\r\n`), or empty.
+    header: String,
 }
 
 impl Target {
-    /// Parses `http://HOST:PORT/PATH`.
-    fn parse(url: &str) -> Result<Self, String> {
+    /// Parses `http://HOST:PORT/PATH`, optionally followed by a space and `Name: value`.
+    fn parse(line: &str) -> Result<Self, String> {
+        let line = line.trim();
+        let (url, header) = match line.split_once(' ') {
+            Some((url, header)) => (url, format!("{}\r\n", header.trim())),
+            None => (line, String::new()),
+        };
         let rest = url
-            .trim()
             .strip_prefix("http://")
             .ok_or_else(|| format!("the server printed {url:?}, not an http:// URL"))?;
         let (authority, path) = match rest.find('/') {
@@ -244,6 +252,7 @@ impl Target {
         Ok(Self {
             authority: authority.to_owned(),
             path: path.to_owned(),
+            header,
         })
     }
 }
@@ -289,11 +298,12 @@ fn push_post(out: &mut Vec<u8>, target: &Target, session: &Session, extra: &str,
     out.extend_from_slice(
         format!(
             "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
-             Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: {}\r\n{}{}\
+             Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: {}\r\n{}{}{}\
              Content-Length: {}\r\n\r\n",
             target.path,
             target.authority,
             session.version,
+            target.header,
             session
                 .id
                 .as_ref()

@@ -5,13 +5,30 @@
 //! (`http://127.0.0.1:PORT/mcp`) as the first line of stdout and serves until it is killed or
 //! its stdin ends.
 //!
-//! Usage: `bench-http-ours [--runtime current|multi]`. `current` (the default) is a
-//! current-thread tokio runtime; `multi` a multi-thread one with a worker per core. See
-//! `docs/benchmarks.md` for which was faster and why it is the default.
+//! Usage: `bench-http-ours [--runtime current|multi] [--stack none|production] [--auth none|jwt]`.
+//! `current` (the default) is a current-thread tokio runtime; `multi` a multi-thread one with a
+//! worker per core. See `docs/benchmarks.md` for which was faster and why it is the default.
+//!
+//! - `--stack production`: the whole middleware stack in front of `echo`
+//!   ([`ProductionLayer`] with every layer on: trace, metrics, authentication (the anonymous
+//!   principal), a rate limit no call reaches, permissions, the cache (`echo` is not
+//!   cacheable, so every call pays the key check and runs), a concurrency limit, a circuit
+//!   breaker and a timeout).
+//! - `--auth jwt`: every request authenticated by a JWT (RS256, the key configured in-process,
+//!   verified principals cached by token digest), as an OAuth resource server would; the token
+//!   is minted here and printed after the URL on the first line, for the load generator to send.
 
 use std::io::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
 
-use mcp_server::http::HttpOptions;
+use mcp_auth::jwt::JwtAuthenticator;
+use mcp_auth::oauth::resource_server::ProtectedResourceMetadata;
+use mcp_auth::rate_limit::{Quota, RateLimiter};
+use mcp_auth::test_util::{TestClaims, TestKey};
+use mcp_server::http::{HttpAuth, HttpOptions};
+use mcp_server::middleware::permission::Undeclared;
+use mcp_server::middleware::{AuthLayer, PermissionLayer, ProductionLayer};
 use mcp_server::{Args, Router, Server, Tool};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -29,8 +46,20 @@ async fn echo(Args(args): Args<EchoArgs>) -> String {
     args.text
 }
 
+/// What runs in front of `echo`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Setup {
+    /// The whole middleware stack.
+    production: bool,
+    /// JWT authentication on every request.
+    jwt: bool,
+}
+
+/// The issuer of the benchmark's tokens.
+const ISSUER: &str = "https://issuer.bench";
+
 /// Serves `echo` over HTTP until stdin ends.
-async fn serve() -> std::io::Result<()> {
+async fn serve(setup: Setup) -> std::io::Result<()> {
     let router = Router::new().tool(
         Tool::new("echo")
             .description("Echoes the text back")
@@ -38,14 +67,51 @@ async fn serve() -> std::io::Result<()> {
     );
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
+    let url = format!("http://{address}/mcp");
+    let mut server = Server::new("bench-http-ours", env!("CARGO_PKG_VERSION"), router);
+    let mut options = HttpOptions::default();
+    let mut header = String::new();
+    if setup.production {
+        let limiter = RateLimiter::new(
+            Quota::per_second(1_000_000).map_err(|e| std::io::Error::other(e.to_string()))?,
+        );
+        server = server.layer(
+            ProductionLayer::new()
+                .auth(AuthLayer::optional())
+                .permissions(PermissionLayer::new().undeclared(Undeclared::Allow))
+                .rate_limit(limiter)
+                .max_concurrency(1024)
+                .timeout(Duration::from_secs(60)),
+        );
+    }
+    if setup.jwt {
+        let key = TestKey::rsa();
+        let jwt = JwtAuthenticator::builder()
+            .key(key.verification_key())
+            .issuer(ISSUER)
+            .audience(&url)
+            .build()
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let token = TestClaims::new(ISSUER, &url, "bench")
+            .scope("tools.call")
+            .expires_in(3600)
+            .sign(&key);
+        header = format!(" Authorization: Bearer {token}");
+        options.auth = Some(HttpAuth::oauth(
+            Arc::new(jwt),
+            ProtectedResourceMetadata::new(&url, [ISSUER]),
+        ));
+        if !setup.production {
+            server = server.layer(AuthLayer::required());
+        }
+    }
     {
         let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "http://{address}/mcp")?;
+        writeln!(stdout, "{url}{header}")?;
         stdout.flush()?;
     }
-    let server = Server::new("bench-http-ours", env!("CARGO_PKG_VERSION"), router);
     server
-        .serve_http_with_shutdown(listener, HttpOptions::default(), stdin_closed())
+        .serve_http_with_shutdown(listener, options, stdin_closed())
         .await
 }
 
@@ -70,17 +136,28 @@ async fn stdin_closed() {
 
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
-    let multi = match (args.next().as_deref(), args.next().as_deref()) {
-        (None, _) | (Some("--runtime"), Some("current")) => false,
-        (Some("--runtime"), Some("multi")) => true,
-        _ => {
-            eprintln!("usage: bench-http-ours [--runtime current|multi]");
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "bad arguments",
-            ));
+    let mut multi = false;
+    let mut setup = Setup::default();
+    while let Some(flag) = args.next() {
+        match (flag.as_str(), args.next().as_deref()) {
+            ("--runtime", Some("current")) => multi = false,
+            ("--runtime", Some("multi")) => multi = true,
+            ("--stack", Some("none")) => setup.production = false,
+            ("--stack", Some("production")) => setup.production = true,
+            ("--auth", Some("none")) => setup.jwt = false,
+            ("--auth", Some("jwt")) => setup.jwt = true,
+            _ => {
+                eprintln!(
+                    "usage: bench-http-ours [--runtime current|multi] [--stack none|production] \
+                     [--auth none|jwt]"
+                );
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "bad arguments",
+                ));
+            }
         }
-    };
+    }
     let runtime = if multi {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -90,5 +167,5 @@ fn main() -> std::io::Result<()> {
             .enable_all()
             .build()?
     };
-    runtime.block_on(serve())
+    runtime.block_on(serve(setup))
 }
