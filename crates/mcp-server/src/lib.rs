@@ -45,7 +45,8 @@ pub use error::ToolError;
 /// an impl block adds `tool_routes()` and `router()` for its methods marked `#[tool]`.
 pub use mcp_macros::{tool, tools};
 pub use request::{
-    Authentication, ListFilter, ListKind, Listed, McpRequest, McpResponse, Outcome, Target,
+    Authentication, CacheStatus, ListFilter, ListKind, Listed, McpRequest, McpResponse, Outcome,
+    Target,
 };
 pub use router::ToolStack;
 pub use router::{

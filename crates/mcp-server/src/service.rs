@@ -1197,6 +1197,7 @@ impl Server {
 
     /// The router's changes, for transports that forward them to many connections from one
     /// task (HTTP sessions) instead of one task per connection.
+    #[cfg(feature = "http")]
     pub(crate) fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
         self.inner.router.subscribe()
     }
