@@ -220,6 +220,13 @@ enum Stack {
     Layered(BoxCloneSyncService<McpRequest, McpResponse, Infallible>),
 }
 
+impl McpService {
+    /// Whether there are no layers: the dispatcher alone.
+    pub(crate) fn is_bare(&self) -> bool {
+        matches!(self.0, Stack::Dispatcher)
+    }
+}
+
 impl std::fmt::Debug for McpService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self.0 {

@@ -247,10 +247,9 @@ impl Server {
         cancel: CancellationToken,
         authentication: Authentication,
     ) -> Reply {
-        let id = req.id.clone();
         match self.prepare(conn, req, cancel, authentication) {
             Ok(request) => self.call_stack(request).await.into_bytes(),
-            Err((revision, error)) => {
+            Err((id, revision, error)) => {
                 let fallback = conn
                     .legacy_session()
                     .map_or(ProtocolVersion::LATEST, |s| s.version);
@@ -298,6 +297,10 @@ impl Server {
 
     /// Runs a prepared request through the layers and the dispatcher.
     pub(crate) async fn call_stack(&self, request: McpRequest) -> McpResponse {
+        // Without layers the dispatcher is awaited in place: nothing cloned or boxed.
+        if self.inner.stack.is_bare() {
+            return self.execute(request).await;
+        }
         match self.inner.stack.clone().oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},
@@ -361,11 +364,36 @@ impl Server {
         req: Request,
         cancel: CancellationToken,
         authentication: Authentication,
-    ) -> Result<McpRequest, Early> {
+    ) -> Result<McpRequest, (RequestId, Option<ProtocolVersion>, McpError)> {
+        let (parsed, era) = match self.settle(conn, &req) {
+            Ok(settled) => settled,
+            Err((revision, error)) => return Err((req.id, revision, error)),
+        };
+        let tool = match &parsed {
+            Params::CallTool(p) => self.inner.router.read().tools.get(&p.name).cloned(),
+            _ => None,
+        };
+        Ok(McpRequest {
+            server: self.clone(),
+            conn: conn.clone(),
+            id: req.id,
+            method: req.method,
+            era,
+            params: parsed,
+            cancel,
+            authentication,
+            principal: None,
+            extensions: Extensions::default(),
+            tool,
+        })
+    }
+
+    /// A request's typed params and its era.
+    fn settle(&self, conn: &Connection, req: &Request) -> Result<(Params, RequestEra), Early> {
         let no_rev = |e: McpError| (None, e);
         // A 2026-07-28 request for a method that revision removed (`initialize`,
         // `logging/setLevel`, ...) is -32601 whatever its params: they are not read.
-        if let Some(version) = modern_version_of(&req)
+        if let Some(version) = modern_version_of(req)
             && methods::removed_in_modern().any(|m| m == req.method)
         {
             return Err((
@@ -374,24 +402,24 @@ impl Server {
             ));
         }
         let parsed = match &*req.method {
-            "initialize" => Params::Initialize(Box::new(params(&req).map_err(no_rev)?)),
-            "ping" => Params::Ping(params(&req).map_err(no_rev)?),
-            "server/discover" => Params::Discover(params(&req).map_err(no_rev)?),
-            "tools/list" => Params::ListTools(params(&req).map_err(no_rev)?),
-            "tools/call" => Params::CallTool(params(&req).map_err(no_rev)?),
-            "resources/list" => Params::ListResources(params(&req).map_err(no_rev)?),
-            "resources/templates/list" => Params::ListTemplates(params(&req).map_err(no_rev)?),
-            "resources/read" => Params::ReadResource(params(&req).map_err(no_rev)?),
-            "resources/subscribe" => Params::Subscribe(params(&req).map_err(no_rev)?),
-            "resources/unsubscribe" => Params::Unsubscribe(params(&req).map_err(no_rev)?),
-            "prompts/list" => Params::ListPrompts(params(&req).map_err(no_rev)?),
-            "prompts/get" => Params::GetPrompt(params(&req).map_err(no_rev)?),
-            "completion/complete" => Params::Complete(params(&req).map_err(no_rev)?),
-            "logging/setLevel" => Params::SetLevel(params(&req).map_err(no_rev)?),
-            "subscriptions/listen" => Params::Listen(params(&req).map_err(no_rev)?),
+            "initialize" => Params::Initialize(Box::new(params(req).map_err(no_rev)?)),
+            "ping" => Params::Ping(params(req).map_err(no_rev)?),
+            "server/discover" => Params::Discover(params(req).map_err(no_rev)?),
+            "tools/list" => Params::ListTools(params(req).map_err(no_rev)?),
+            "tools/call" => Params::CallTool(params(req).map_err(no_rev)?),
+            "resources/list" => Params::ListResources(params(req).map_err(no_rev)?),
+            "resources/templates/list" => Params::ListTemplates(params(req).map_err(no_rev)?),
+            "resources/read" => Params::ReadResource(params(req).map_err(no_rev)?),
+            "resources/subscribe" => Params::Subscribe(params(req).map_err(no_rev)?),
+            "resources/unsubscribe" => Params::Unsubscribe(params(req).map_err(no_rev)?),
+            "prompts/list" => Params::ListPrompts(params(req).map_err(no_rev)?),
+            "prompts/get" => Params::GetPrompt(params(req).map_err(no_rev)?),
+            "completion/complete" => Params::Complete(params(req).map_err(no_rev)?),
+            "logging/setLevel" => Params::SetLevel(params(req).map_err(no_rev)?),
+            "subscriptions/listen" => Params::Listen(params(req).map_err(no_rev)?),
             // The tasks extension reads its own params from the request.
             "tasks/get" | "tasks/update" | "tasks/cancel" => {
-                Params::Task(params(&req).map_err(no_rev)?, Box::new(req.clone()))
+                Params::Task(params(req).map_err(no_rev)?, Box::new(req.clone()))
             }
             other => return Err((None, McpError::MethodNotFound(other.to_owned()))),
         };
@@ -419,23 +447,7 @@ impl Server {
             }
             era
         };
-        let tool = match &parsed {
-            Params::CallTool(p) => self.inner.router.read().tools.get(&p.name).cloned(),
-            _ => None,
-        };
-        Ok(McpRequest {
-            server: self.clone(),
-            conn: conn.clone(),
-            id: req.id,
-            method: req.method,
-            era,
-            params: parsed,
-            cancel,
-            authentication,
-            principal: None,
-            extensions: Extensions::default(),
-            tool,
-        })
+        Ok((parsed, era))
     }
 
     fn result_meta(&self, era: &RequestEra) -> Option<Meta> {
