@@ -85,9 +85,11 @@ pub(crate) fn response_stream_or(outbox: &mpsc::Sender<Vec<u8>>) -> mpsc::Sender
         .unwrap_or_else(|_| outbox.clone())
 }
 
-/// A type map for values that layers put on a request (the authenticated principal, ...).
+/// A type map for values that layers put on a request (the authenticated principal, the trace
+/// context, ...). A request carries a handful at most, so they sit in a small vector searched
+/// in order: cheaper to fill and read than a hash map.
 #[derive(Default)]
-pub struct Extensions(HashMap<TypeId, Box<dyn Any + Send + Sync>>);
+pub struct Extensions(Vec<(TypeId, Box<dyn Any + Send + Sync>)>);
 
 impl std::fmt::Debug for Extensions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -100,14 +102,20 @@ impl std::fmt::Debug for Extensions {
 impl Extensions {
     /// Stores a value, replacing one of the same type.
     pub fn insert<T: Any + Send + Sync>(&mut self, value: T) {
-        self.0.insert(TypeId::of::<T>(), Box::new(value));
+        let id = TypeId::of::<T>();
+        match self.0.iter_mut().find(|(t, _)| *t == id) {
+            Some((_, slot)) => *slot = Box::new(value),
+            None => self.0.push((id, Box::new(value))),
+        }
     }
 
     /// The value of type `T`, if any.
     pub fn get<T: Any + Send + Sync>(&self) -> Option<&T> {
+        let id = TypeId::of::<T>();
         self.0
-            .get(&TypeId::of::<T>())
-            .and_then(|b| b.downcast_ref())
+            .iter()
+            .find(|(t, _)| *t == id)
+            .and_then(|(_, b)| b.downcast_ref())
     }
 }
 
@@ -130,6 +138,7 @@ pub(crate) struct ContextInner {
     pub(crate) log_level: Option<LoggingLevel>,
     pub(crate) peer: Peer,
     pub(crate) extensions: Extensions,
+    pub(crate) principal: Option<Arc<mcp_auth::Principal>>,
     pub(crate) last_progress: Mutex<Option<f64>>,
 }
 
@@ -166,10 +175,11 @@ impl RequestContext {
     pub fn extensions(&self) -> &Extensions {
         &self.inner.extensions
     }
-    /// The authenticated principal, when an [`AuthLayer`](crate::middleware::AuthLayer) set
-    /// one. Handlers see who calls, never the credentials: tokens are not passed through.
+    /// The authenticated principal: the one the transport established, or the one an
+    /// [`AuthLayer`](crate::middleware::AuthLayer) gave. Handlers see who calls, never the
+    /// credentials: tokens are not passed through.
     pub fn principal(&self) -> Option<&Arc<mcp_auth::Principal>> {
-        self.inner.extensions.get::<Arc<mcp_auth::Principal>>()
+        self.inner.principal.as_ref()
     }
     /// A progress reporter; it reports nothing if the request carried no progress token.
     pub fn progress(&self) -> Progress {

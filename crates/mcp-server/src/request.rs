@@ -109,6 +109,32 @@ pub(crate) enum Params {
 }
 
 impl Params {
+    /// The method these params belong to (only known methods get this far).
+    pub(crate) fn method(&self) -> &'static str {
+        match self {
+            Self::Initialize(_) => "initialize",
+            Self::Ping(_) => "ping",
+            Self::Discover(_) => "server/discover",
+            Self::ListTools(_) => "tools/list",
+            Self::ListResources(_) => "resources/list",
+            Self::ListTemplates(_) => "resources/templates/list",
+            Self::ListPrompts(_) => "prompts/list",
+            Self::CallTool(_) => "tools/call",
+            Self::ReadResource(_) => "resources/read",
+            Self::Subscribe(_) => "resources/subscribe",
+            Self::Unsubscribe(_) => "resources/unsubscribe",
+            Self::GetPrompt(_) => "prompts/get",
+            Self::Complete(_) => "completion/complete",
+            Self::SetLevel(_) => "logging/setLevel",
+            Self::Listen(_) => "subscriptions/listen",
+            Self::Task(_, raw) => match &*raw.method {
+                "tasks/update" => "tasks/update",
+                "tasks/cancel" => "tasks/cancel",
+                _ => "tasks/get",
+            },
+        }
+    }
+
     pub(crate) fn meta(&self) -> Option<&Meta> {
         match self {
             Self::Initialize(p) => p.meta.as_ref(),
@@ -310,16 +336,16 @@ impl McpRequest {
         &self.authentication
     }
 
-    /// The authenticated principal, once the [`AuthLayer`](crate::middleware::AuthLayer) (or
-    /// another layer) set it.
+    /// The authenticated principal: the one the transport established
+    /// ([`Authentication::Principal`]), or the one a layer set (the
+    /// [`AuthLayer`](crate::middleware::AuthLayer)'s anonymous principal, say).
     pub fn principal(&self) -> Option<&Arc<Principal>> {
         self.principal.as_ref()
     }
 
-    /// Sets the principal: what an authentication layer does. It is also put in the
-    /// extensions, where handlers find it.
+    /// Sets the principal: what an authentication layer does. Handlers find it with
+    /// [`RequestContext::principal`](crate::RequestContext::principal).
     pub fn set_principal(&mut self, principal: Arc<Principal>) {
-        self.extensions.insert(principal.clone());
         self.principal = Some(principal);
     }
 

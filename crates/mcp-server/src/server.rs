@@ -1,6 +1,7 @@
 //! The server: a router, its identity and its options.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -275,11 +276,10 @@ impl<S> Service<McpRequest> for Erased<S>
 where
     S: Service<McpRequest, Response = McpResponse>,
     S::Error: Into<tower::BoxError>,
-    S::Future: Send + 'static,
 {
     type Response = McpResponse;
     type Error = Infallible;
-    type Future = BoxFuture<Result<McpResponse, Infallible>>;
+    type Future = ErasedFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         // A service that fails to become ready is called anyway: its call answers the error.
@@ -290,18 +290,46 @@ where
     }
 
     fn call(&mut self, request: McpRequest) -> Self::Future {
-        let (id, revision) = (request.id.clone(), request.revision());
-        let future = self.0.call(request);
-        Box::pin(async move {
-            Ok(future.await.unwrap_or_else(|e| {
-                let e: tower::BoxError = e.into();
-                McpResponse::error(
-                    id,
-                    revision,
-                    mcp_protocol::McpError::Internal(e.to_string()),
-                )
-            }))
-        })
+        let answer_to = (request.id.clone(), request.revision());
+        ErasedFuture {
+            inner: self.0.call(request),
+            answer_to: Some(answer_to),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Erased`]: the inner one, its error turned into a -32603 response. Named,
+    /// so that boxing the stack boxes it once.
+    pub(crate) struct ErasedFuture<F> {
+        #[pin]
+        inner: F,
+        answer_to: Option<(mcp_protocol::jsonrpc::RequestId, ProtocolVersion)>,
+    }
+}
+
+impl<F, E> Future for ErasedFuture<F>
+where
+    F: Future<Output = Result<McpResponse, E>>,
+    E: Into<tower::BoxError>,
+{
+    type Output = Result<McpResponse, Infallible>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let out = std::task::ready!(this.inner.poll(cx));
+        Poll::Ready(Ok(out.unwrap_or_else(|e| {
+            let e: tower::BoxError = e.into();
+            let (id, revision) = this.answer_to.take().unwrap_or((
+                mcp_protocol::jsonrpc::RequestId::Number(0),
+                ProtocolVersion::LATEST,
+            ));
+            McpResponse::error(
+                id,
+                revision,
+                mcp_protocol::McpError::Internal(e.to_string()),
+            )
+        })))
     }
 }
 

@@ -178,6 +178,7 @@ struct Head {
     era: RequestEra,
     cancel: CancellationToken,
     extensions: Extensions,
+    principal: Option<Arc<mcp_auth::Principal>>,
 }
 
 impl Head {
@@ -190,6 +191,7 @@ impl Head {
             params,
             cancel,
             extensions,
+            principal,
             tool,
             ..
         } = request;
@@ -201,6 +203,7 @@ impl Head {
                 era,
                 cancel,
                 extensions,
+                principal,
             },
             params,
             tool,
@@ -373,6 +376,12 @@ impl Server {
             Params::CallTool(p) => self.inner.router.read().tools.get(&p.name).cloned(),
             _ => None,
         };
+        // Who the transport established is the request's principal from the start; the
+        // AuthLayer adds the policy for requests without one.
+        let principal = match &authentication {
+            Authentication::Principal(p) => Some(p.clone()),
+            _ => None,
+        };
         Ok(McpRequest {
             server: self.clone(),
             conn: conn.clone(),
@@ -382,7 +391,7 @@ impl Server {
             params: parsed,
             cancel,
             authentication,
-            principal: None,
+            principal,
             extensions: Extensions::default(),
             tool,
         })
@@ -515,6 +524,7 @@ impl Server {
                 log_level,
                 peer,
                 extensions: std::mem::take(&mut head.extensions),
+                principal: head.principal.take(),
                 last_progress: Mutex::new(None),
             }),
         }

@@ -5,8 +5,13 @@
 //! ([`HttpOptions::auth`](crate::http::HttpOptions::auth)), stdio and sockets from
 //! [`ServerOptions::local_principal`](crate::ServerOptions::local_principal). This layer makes
 //! it the request's principal ([`McpRequest::principal`](crate::McpRequest::principal)), which
-//! later layers key on and handlers read from their context
-//! (`ctx.extensions().get::<Arc<Principal>>()`, or the `Principal` extractor).
+//! later layers key on and handlers read from their context (`ctx.principal()`, or the
+//! `Arc<Principal>` extractor).
+//!
+//! A principal the transport established is the request's already; this layer adds the policy
+//! for requests without one. Over HTTP with `HttpOptions::auth` (and no `allow_anonymous`) the
+//! endpoint refuses those itself, so the layer matters on stdio, sockets and WebSocket, and
+//! for anonymous access.
 //!
 //! - [`AuthLayer::required()`](AuthLayer::required): a request without a principal is refused.
 //! - [`AuthLayer::optional()`](AuthLayer::optional): it gets the anonymous principal

@@ -138,7 +138,11 @@ where
     }
 
     fn call(&mut self, request: McpRequest) -> Self::Future {
-        let (Some(ttl), Some(key)) = (self.ttl(&request), self.key(&request)) else {
+        // The key is built only for a cacheable call: others pass for the price of a check.
+        let Some((ttl, key)) = self
+            .ttl(&request)
+            .and_then(|ttl| Some((ttl, self.key(&request)?)))
+        else {
             return ResponseFuture::passed(self.inner.call(request));
         };
         let clone = self.inner.clone();

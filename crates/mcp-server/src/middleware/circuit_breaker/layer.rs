@@ -1,5 +1,5 @@
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 use tower::Layer;
@@ -77,7 +77,7 @@ impl CircuitBreakerLayer {
         Self {
             breakers: Arc::new(Breakers {
                 config,
-                tools: Mutex::new(HashMap::new()),
+                tools: RwLock::new(HashMap::new()),
             }),
         }
     }
@@ -85,17 +85,25 @@ impl CircuitBreakerLayer {
     /// The state of `tool`'s breaker; `None` before the tool's first call.
     pub fn state(&self, tool: &str) -> Option<CircuitState> {
         let now = Instant::now();
-        self.breakers.lock().get(tool).map(|b| b.state.public(now))
+        let cell = self.breakers.cell(tool)?;
+        let state = lock(&cell).state.public(now);
+        Some(state)
     }
 
     /// Every breaker that is not closed, by tool name.
     pub fn tripped(&self) -> Vec<(String, CircuitState)> {
         let now = Instant::now();
-        let mut out: Vec<_> = self
+        let cells: Vec<(Arc<str>, Arc<Mutex<Breaker>>)> = self
             .breakers
-            .lock()
+            .tools
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
-            .map(|(tool, b)| (tool.to_string(), b.state.public(now)))
+            .map(|(tool, cell)| (tool.clone(), cell.clone()))
+            .collect();
+        let mut out: Vec<_> = cells
+            .into_iter()
+            .map(|(tool, cell)| (tool.to_string(), lock(&cell).state.public(now)))
             .filter(|(_, s)| *s != CircuitState::Closed)
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -114,11 +122,18 @@ impl<S> Layer<S> for CircuitBreakerLayer {
     }
 }
 
-/// Every tool's breaker.
+/// Every tool's breaker. The map is read-locked to find a tool's breaker (and written once per
+/// tool); each breaker has a lock of its own, so calls of different tools never wait on each
+/// other, and a finished call reaches its breaker without a lookup.
 #[derive(Debug)]
 pub(super) struct Breakers {
     config: CircuitBreakerConfig,
-    tools: Mutex<HashMap<Arc<str>, Breaker>>,
+    tools: RwLock<HashMap<Arc<str>, Arc<Mutex<Breaker>>>>,
+}
+
+fn lock(cell: &Mutex<Breaker>) -> MutexGuard<'_, Breaker> {
+    cell.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[derive(Debug)]
@@ -150,7 +165,8 @@ impl State {
 /// A call the breaker let through.
 #[derive(Debug)]
 pub(super) struct Admission {
-    breakers: Arc<Breakers>,
+    config: CircuitBreakerConfig,
+    cell: Arc<Mutex<Breaker>>,
     tool: Arc<str>,
     generation: u64,
     probe: bool,
@@ -181,26 +197,48 @@ fn verdict(response: &McpResponse) -> Verdict {
 }
 
 impl Breakers {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Breaker>> {
+    /// The breaker of `tool`, if it has one.
+    fn cell(&self, tool: &str) -> Option<Arc<Mutex<Breaker>>> {
         self.tools
-            .lock()
+            .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(tool)
+            .cloned()
+    }
+
+    /// The breaker of `tool` and its name, made on the tool's first call.
+    fn cell_or_new(&self, tool: &str) -> (Arc<str>, Arc<Mutex<Breaker>>) {
+        if let Some((name, cell)) = self
+            .tools
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_key_value(tool)
+        {
+            return (name.clone(), cell.clone());
+        }
+        let name: Arc<str> = Arc::from(tool);
+        let cell = self
+            .tools
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(name.clone())
+            .or_insert_with(|| {
+                Arc::new(Mutex::new(Breaker {
+                    state: State::Closed {
+                        failures: VecDeque::new(),
+                    },
+                    generation: 0,
+                }))
+            })
+            .clone();
+        (name, cell)
     }
 
     /// Lets a call of `tool` through, or says why not.
-    pub(super) fn admit(self: &Arc<Self>, tool: &str) -> Result<Admission, Refusal> {
+    pub(super) fn admit(&self, tool: &str) -> Result<Admission, Refusal> {
         let now = Instant::now();
-        let mut tools = self.lock();
-        let key = match tools.get_key_value(tool) {
-            Some((k, _)) => k.clone(),
-            None => Arc::from(tool),
-        };
-        let breaker = tools.entry(key.clone()).or_insert(Breaker {
-            state: State::Closed {
-                failures: VecDeque::new(),
-            },
-            generation: 0,
-        });
+        let (name, cell) = self.cell_or_new(tool);
+        let mut breaker = lock(&cell);
         let probe = match &mut breaker.state {
             State::Closed { .. } => false,
             State::Open { until } if now < *until => {
@@ -229,10 +267,13 @@ impl Breakers {
                 });
             }
         };
+        let generation = breaker.generation;
+        drop(breaker);
         Ok(Admission {
-            breakers: self.clone(),
-            tool: key,
-            generation: breaker.generation,
+            config: self.config,
+            cell,
+            tool: name,
+            generation,
             probe,
         })
     }
@@ -250,12 +291,10 @@ impl Admission {
     }
 
     fn record(self, verdict: Verdict) {
-        let config = self.breakers.config;
+        let config = self.config;
         let now = Instant::now();
-        let mut tools = self.breakers.lock();
-        let Some(breaker) = tools.get_mut(&*self.tool) else {
-            return;
-        };
+        let mut guard = lock(&self.cell);
+        let breaker = &mut *guard;
         if breaker.generation != self.generation {
             return;
         }

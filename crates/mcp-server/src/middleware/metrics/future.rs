@@ -6,8 +6,11 @@ use std::time::Instant;
 use pin_project_lite::pin_project;
 use prometheus::IntGauge;
 
+use std::sync::Arc;
+
 use super::Metrics;
 use crate::request::{McpResponse, Outcome};
+use crate::router::ToolRoute;
 
 pin_project! {
     /// The future of [`MetricsService`](super::MetricsService).
@@ -30,8 +33,8 @@ pin_project! {
 /// What is recorded when the request ends.
 struct Record {
     metrics: Metrics,
-    method: String,
-    tool: String,
+    method: &'static str,
+    tool: Option<Arc<ToolRoute>>,
     in_flight: IntGauge,
     started: Instant,
 }
@@ -40,20 +43,22 @@ impl Record {
     fn finish(self, outcome: Outcome, response: Option<&McpResponse>) {
         let c = &self.metrics.inner;
         self.in_flight.dec();
-        let labels = [self.method.as_str(), self.tool.as_str()];
+        let tool = self
+            .tool
+            .as_ref()
+            .map_or("", |t| t.definition.name.as_str());
+        let labels = [self.method, tool];
         c.duration
             .with_label_values(&labels)
             .observe(self.started.elapsed().as_secs_f64());
         c.requests
-            .with_label_values(&[self.method.as_str(), self.tool.as_str(), outcome.as_str()])
+            .with_label_values(&[self.method, tool, outcome.as_str()])
             .inc();
         if let Some(refusal) = response.and_then(McpResponse::refusal) {
             c.refusals.with_label_values(&[refusal.reason()]).inc();
         }
         if let Some(status) = response.and_then(McpResponse::cache_status) {
-            c.cache
-                .with_label_values(&[self.tool.as_str(), status.as_str()])
-                .inc();
+            c.cache.with_label_values(&[tool, status.as_str()]).inc();
         }
     }
 }
@@ -68,8 +73,8 @@ impl<F> ResponseFuture<F> {
     pub(super) fn new(
         inner: F,
         metrics: Metrics,
-        method: String,
-        tool: String,
+        method: &'static str,
+        tool: Option<Arc<ToolRoute>>,
         in_flight: IntGauge,
         started: Instant,
     ) -> Self {

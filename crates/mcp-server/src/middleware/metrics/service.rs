@@ -26,14 +26,11 @@ where
     }
 
     fn call(&mut self, request: McpRequest) -> Self::Future {
-        let method = request.method().to_owned();
+        // Labels without allocating: the method is one of the static names, the tool its route.
+        let method = request.params.method();
         // Only names the router knows: a made-up name must not become a label.
-        let tool = request.tool().map(|t| t.name.clone()).unwrap_or_default();
-        let in_flight = self
-            .metrics
-            .inner
-            .in_flight
-            .with_label_values(&[method.as_str()]);
+        let tool = request.tool.clone();
+        let in_flight = self.metrics.inner.in_flight.with_label_values(&[method]);
         in_flight.inc();
         ResponseFuture::new(
             self.inner.call(request),

@@ -13,7 +13,8 @@ use crate::middleware::Refusal;
 use crate::request::McpResponse;
 
 pin_project! {
-    /// The future of [`Timeout`](super::Timeout).
+    /// The future of [`Timeout`](super::Timeout). The timer is armed only if the request does
+    /// not answer on its first poll (most cheap calls do), so they never touch the timer wheel.
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
@@ -57,7 +58,7 @@ impl<F> ResponseFuture<F> {
     ) -> Self {
         Self {
             inner,
-            sleep: Some(tokio::time::sleep(limit)),
+            sleep: None,
             expiry: Some(Expiry {
                 limit,
                 id,
@@ -75,9 +76,17 @@ where
     type Output = Result<McpResponse, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
+        let mut this = self.project();
         if let Poll::Ready(out) = this.inner.poll(cx) {
             return Poll::Ready(out);
+        }
+        if this.sleep.is_none() {
+            let Some(expiry) = this.expiry.as_ref() else {
+                return Poll::Pending;
+            };
+            // Armed at the first poll that did not answer: that poll came right after the call,
+            // so the limit is counted from (nearly) the start without reading the clock then.
+            this.sleep.set(Some(tokio::time::sleep(expiry.limit)));
         }
         let Some(sleep) = this.sleep.as_pin_mut() else {
             return Poll::Pending;

@@ -14,7 +14,8 @@ pin_project! {
         #[pin]
         inner: F,
         span: Span,
-        started: Instant,
+        // `None` when no subscriber listens: nothing to time.
+        started: Option<Instant>,
     }
 }
 
@@ -28,10 +29,11 @@ impl<F> std::fmt::Debug for ResponseFuture<F> {
 
 impl<F> ResponseFuture<F> {
     pub(super) fn new(inner: F, span: Span) -> Self {
+        let started = (!span.is_disabled()).then(Instant::now);
         Self {
             inner,
             span,
-            started: Instant::now(),
+            started,
         }
     }
 }
@@ -46,13 +48,16 @@ where
         let this = self.project();
         let _entered = this.span.enter();
         let out = std::task::ready!(this.inner.poll(cx));
+        let Some(started) = this.started else {
+            return Poll::Ready(out);
+        };
         let outcome = match &out {
             Ok(response) => response.outcome().as_str(),
             Err(_) => "error",
         };
         this.span.record("outcome", outcome);
         this.span
-            .record("duration_ms", this.started.elapsed().as_secs_f64() * 1000.0);
+            .record("duration_ms", started.elapsed().as_secs_f64() * 1000.0);
         if let Ok(Some(refusal)) = out.as_ref().map(McpResponse::refusal) {
             tracing::info!(reason = refusal.reason(), "request refused");
         }

@@ -24,12 +24,13 @@ impl<S> Layer<S> for TraceLayer {
 }
 
 /// The W3C trace context of one request: the trace it belongs to, the caller's span, and the
-/// span id this request was given.
+/// span id this request was given. The ids are kept as their hex digits, inline (no
+/// allocation per request).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceContext {
-    trace_id: String,
-    parent_id: Option<String>,
-    span_id: String,
+    trace_id: [u8; 32],
+    parent_id: Option<[u8; 16]>,
+    span_id: [u8; 16],
     sampled: bool,
     tracestate: Option<String>,
 }
@@ -38,11 +39,16 @@ pub struct TraceContext {
 /// recommendation asks implementations to propagate at least).
 const MAX_TRACESTATE: usize = 512;
 
+/// Hex digits as text (they are ASCII by construction).
+fn text(hex: &[u8]) -> &str {
+    std::str::from_utf8(hex).unwrap_or_default()
+}
+
 impl TraceContext {
     /// The context for a request whose `_meta` carried these values: the caller's trace when
     /// `traceparent` is valid, else a new trace.
     pub fn from_meta(traceparent: Option<&str>, tracestate: Option<&str>) -> Self {
-        let span_id = random_hex::<8>();
+        let span_id = random_hex::<8, 16>();
         match traceparent.and_then(parse_traceparent) {
             Some((trace_id, parent_id, sampled)) => Self {
                 trace_id,
@@ -54,7 +60,7 @@ impl TraceContext {
                     .map(str::to_owned),
             },
             None => Self {
-                trace_id: random_hex::<16>(),
+                trace_id: random_hex::<16, 32>(),
                 parent_id: None,
                 span_id,
                 sampled: true,
@@ -65,17 +71,17 @@ impl TraceContext {
 
     /// The trace id: 32 lowercase hex digits.
     pub fn trace_id(&self) -> &str {
-        &self.trace_id
+        text(&self.trace_id)
     }
 
     /// The caller's span id, when the request continued a trace.
     pub fn parent_id(&self) -> Option<&str> {
-        self.parent_id.as_deref()
+        self.parent_id.as_ref().map(|p| text(p))
     }
 
     /// This request's span id: 16 lowercase hex digits.
     pub fn span_id(&self) -> &str {
-        &self.span_id
+        text(&self.span_id)
     }
 
     /// Whether the caller sampled the trace.
@@ -93,8 +99,8 @@ impl TraceContext {
     pub fn traceparent(&self) -> String {
         format!(
             "00-{}-{}-{}",
-            self.trace_id,
-            self.span_id,
+            self.trace_id(),
+            self.span_id(),
             if self.sampled { "01" } else { "00" }
         )
     }
@@ -102,7 +108,7 @@ impl TraceContext {
 
 /// `(trace id, parent id, sampled)` of a valid version-00 `traceparent` (later versions are
 /// read as 00, as the specification asks); `None` otherwise.
-fn parse_traceparent(value: &str) -> Option<(String, String, bool)> {
+fn parse_traceparent(value: &str) -> Option<([u8; 32], [u8; 16], bool)> {
     let mut parts = value.trim().split('-');
     let (version, trace_id, parent_id, flags) =
         (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
@@ -126,15 +132,20 @@ fn parse_traceparent(value: &str) -> Option<(String, String, bool)> {
         return None;
     }
     let flags = u8::from_str_radix(flags, 16).ok()?;
-    Some((trace_id.to_owned(), parent_id.to_owned(), flags & 1 == 1))
+    Some((
+        trace_id.as_bytes().try_into().ok()?,
+        parent_id.as_bytes().try_into().ok()?,
+        flags & 1 == 1,
+    ))
 }
 
-fn random_hex<const N: usize>() -> String {
+/// `N` random bytes as `H` (= 2 N) lowercase hex digits.
+fn random_hex<const N: usize, const H: usize>() -> [u8; H] {
     let bytes: [u8; N] = rand::random();
-    let mut out = String::with_capacity(N * 2);
-    for b in bytes {
-        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    let mut out = [b'0'; H];
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = b"0123456789abcdef"[usize::from(b >> 4)];
+        out[2 * i + 1] = b"0123456789abcdef"[usize::from(b & 15)];
     }
     out
 }
