@@ -167,7 +167,7 @@ const SERVERS: &[ServerSpec] = &[
         args: &["--auth", "jwt"],
         modes: &[Mode::Modern, Mode::Legacy],
         about: "ours with every request authenticated by a JWT (RS256, key configured in-process, \
-                verified tokens cached) and the AuthLayer",
+                verified tokens cached; HttpOptions::auth)",
     },
     ServerSpec {
         label: RMCP,
