@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use mcp_client::{CallOptions, Client};
 use mcp_protocol::types::{
     CallToolResult, CompleteRequestParams, CompleteResult, CompletionArgument, CompletionContext,
-    CompletionReference, ContentBlock, DiscoverResult, GetPromptResult, ReadResourceResult,
-    ResourceContents,
+    CompletionReference, ContentBlock, DiscoverResult, GetPromptResult, LoggingLevel,
+    ReadResourceResult, ResourceContents,
 };
 use mcp_protocol::{Era, ForRevision, ProtocolVersion};
 use serde::Serialize;
@@ -88,11 +88,11 @@ pub(crate) async fn run(job: Job, connect: &Connect, output: &Output) -> Result<
     let options = connect::client_options(connect, &terminal);
     let mut interrupted = std::pin::pin!(interrupted());
     let connection = tokio::select! {
-        c = connect::open(target, headers, options, output.verbose) => c?,
+        c = connect::open(target, headers, options) => c?,
         () = &mut interrupted => return Err(Failure::new(Exit::Interrupted, "interrupted while connecting")),
     };
     if output.verbose > 0 {
-        show_server_logs(&connection.client, &terminal);
+        show_server_logs(&connection.client, &terminal, output.verbose).await;
     }
     let outcome = tokio::select! {
         r = execute(&job, &connection, &terminal, output.format) => r,
@@ -147,8 +147,23 @@ async fn ping(client: &Client) -> Result<&'static str, mcp_client::ClientError> 
     }
 }
 
-/// Prints the server's log messages (`notifications/message`) while the command runs.
-fn show_server_logs(client: &Client, terminal: &Terminal) {
+/// Prints the server's log messages (`notifications/message`) while the command runs. A legacy
+/// server sends them once asked (`logging/setLevel`: info at -v, debug at -vv).
+async fn show_server_logs(client: &Client, terminal: &Terminal, verbose: u8) {
+    let session = client.session();
+    if session
+        .as_ref()
+        .is_some_and(|s| s.era() == Era::Legacy && s.capabilities.logging.is_some())
+    {
+        let level = if verbose > 1 {
+            LoggingLevel::Debug
+        } else {
+            LoggingLevel::Info
+        };
+        if let Err(e) = client.set_logging_level(level).await {
+            terminal.say(&format!("(the server refused logging/setLevel: {e})"));
+        }
+    }
     let mut notifications = client.notifications();
     let terminal = terminal.clone();
     tokio::spawn(async move {

@@ -304,12 +304,15 @@ async fn sample_with_command(
     })
 }
 
-/// Connects to `target`.
+/// How long each step of a stdio server's shutdown waits before the next, harsher one.
+const STDIO_SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+
+/// Connects to `target`. A stdio server's stderr is its log: it goes to `tracing`, shown at
+/// `-v`.
 pub(crate) async fn open(
     target: Target,
     extra_headers: Vec<(String, String)>,
     options: ClientOptions,
-    verbose: u8,
 ) -> Result<Connection, Failure> {
     let connect_timeout = options.request_timeout.min(Duration::from_secs(10));
     let http_options = |mut headers: Vec<(String, String)>| {
@@ -328,9 +331,11 @@ pub(crate) async fn open(
                      WebSocket servers, not to a stdio command",
                 ));
             }
-            // A stdio server's stderr is its log: shown at -v (it goes to `tracing`).
-            let _ = verbose;
-            spec.shutdown_grace = Duration::from_secs(2);
+            // `Client::close` does not close the server's stdin today, so the first step of the
+            // shutdown (wait for the server to see the end of its input and exit) waits out the
+            // whole grace for nothing. Half a second keeps a short command short and still gives
+            // SIGTERM that long before SIGKILL.
+            spec.shutdown_grace = STDIO_SHUTDOWN_GRACE;
             (Client::spawn(&spec, options).await, "stdio")
         }
         Target::Http { url, headers } => {

@@ -146,7 +146,14 @@ impl Terminal {
             let _ = write!(err, "{question}");
             let _ = err.flush();
         }
-        self.line().await.map(|l| l.trim().to_owned())
+        let answer = self.line().await.map(|l| l.trim().to_owned());
+        // A terminal echoes what was typed; piped answers are shown so the transcript reads.
+        if let Some(a) = &answer
+            && !std::io::IsTerminal::is_terminal(&std::io::stdin())
+        {
+            eprintln!("{a}");
+        }
+        answer
     }
 
     /// Answers an elicitation at the terminal: accept (filling in the form field by field),
@@ -292,6 +299,11 @@ fn describe(name: &str, field: &PrimitiveSchema, required: bool) -> String {
     if let Some(default) = field.default_value() {
         let shown = match default {
             serde_json::Value::String(s) => s,
+            serde_json::Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                .collect::<Vec<_>>()
+                .join(", "),
             other => other.to_string(),
         };
         out.push_str(&format!(", default {shown}"));
