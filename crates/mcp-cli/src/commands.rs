@@ -94,15 +94,22 @@ pub(crate) async fn run(job: Job, connect: &Connect, output: &Output) -> Result<
     if output.verbose > 0 {
         show_server_logs(&connection.client, &terminal, output.verbose).await;
     }
-    let outcome = tokio::select! {
-        r = execute(&job, &connection, &terminal, output.format) => r,
-        () = &mut interrupted => {
-            // The job's future is gone, and with it the call: the client has queued
-            // `notifications/cancelled`. One more round trip makes sure it reached the server
-            // before the connection closes.
+    let finished = tokio::select! {
+        r = execute(&job, &connection, &terminal, output.format) => Some(r),
+        () = &mut interrupted => None,
+    };
+    // Out of `select!`, the job's future is dropped, and with it the call: the client has
+    // queued `notifications/cancelled`. One more round trip makes sure it reached the server
+    // before the connection closes.
+    let outcome = match finished {
+        Some(r) => r,
+        None => {
             terminal.clear();
             barrier(&connection.client).await;
-            Err(Failure::new(Exit::Interrupted, "interrupted: the call was cancelled"))
+            Err(Failure::new(
+                Exit::Interrupted,
+                "interrupted: the call was cancelled",
+            ))
         }
     };
     terminal.clear();
