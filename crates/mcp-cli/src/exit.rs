@@ -107,7 +107,12 @@ impl From<ClientError> for Failure {
             ErrorKind::Server if e.code().is_some() => Exit::Protocol,
             _ => Exit::Failed,
         };
-        let mut failure = Self::new(exit, e.to_string());
+        let mut message = e.to_string();
+        if e.code() == Some(mcp_protocol::error::code::MISSING_REQUIRED_CLIENT_CAPABILITY) {
+            // A 2026-07-28 server names what it needed; say how to give it.
+            message.push_str(" (give --sampling-command to offer sampling, --root to offer roots)");
+        }
+        let mut failure = Self::new(exit, message);
         failure
             .details
             .insert("kind".into(), json!(format!("{kind:?}").to_lowercase()));

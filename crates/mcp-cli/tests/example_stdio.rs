@@ -189,6 +189,62 @@ async fn elicitation_is_answered_on_stdin_in_both_eras() {
 }
 
 #[tokio::test]
+async fn sampling_and_roots_only_when_configured() {
+    for protocol in ["modern", "legacy"] {
+        // Not offered: a modern server refuses the call (-32021), a legacy tool reports it.
+        let ran = mcp(
+            &with_stdio_server(&["call", "summarize", "-a", "text=hi", "--protocol", protocol]),
+            "",
+        )
+        .await;
+        assert_ne!(ran.code, 0, "{protocol}: {ran:?}");
+        let told = format!("{}{}", ran.stdout, ran.stderr);
+        assert!(
+            told.contains("does not support sampling") || told.contains("--sampling-command"),
+            "{protocol}: {ran:?}"
+        );
+        // Offered through a command: the request on its stdin, its stdout the reply.
+        let ran = mcp(
+            &with_stdio_server(&[
+                "call",
+                "summarize",
+                "-a",
+                "text=hi",
+                "--protocol",
+                protocol,
+                "--sampling-command",
+                "grep -q 'Summarize in one line: hi' && echo 'a short reply'",
+            ]),
+            "",
+        )
+        .await;
+        assert_eq!(
+            (ran.code, ran.stdout.trim()),
+            (0, "Summary from grep: a short reply"),
+            "{protocol}: {ran:?}"
+        );
+        let ran = mcp(
+            &with_stdio_server(&[
+                "call",
+                "list_roots",
+                "--root",
+                "/srv/data",
+                "--root",
+                "file:///work",
+                "--protocol",
+                protocol,
+            ]),
+            "",
+        )
+        .await;
+        assert_eq!(
+            ran.stdout, "file:///srv/data\nfile:///work\n",
+            "{protocol}: {ran:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn exit_codes_tell_failures_apart() {
     // 2: usage.
     let ran = mcp(&with_stdio_server(&["call", "add", "-a", "a=two"]), "").await;
