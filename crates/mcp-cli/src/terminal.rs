@@ -65,21 +65,23 @@ impl Terminal {
             );
             bar
         });
-        let count = match p.total {
+        let (count, position) = match p.total {
             Some(total) if total > 0.0 => {
                 // The bar counts thousandths of the total: progress values are floats.
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                bar.set_position(((p.progress / total).clamp(0.0, 1.0) * 1000.0) as u64);
-                format!("{}/{}", p.progress, total)
+                let position = ((p.progress / total).clamp(0.0, 1.0) * 1000.0) as u64;
+                (format!("{}/{}", p.progress, total), Some(position))
             }
-            _ => {
-                bar.tick();
-                format!("{}", p.progress)
-            }
+            _ => (format!("{}", p.progress), None),
         };
+        // The message first: setting the position redraws, and should show this step's text.
         match &p.message {
             Some(m) => bar.set_message(format!("{count} {m}")),
             None => bar.set_message(count),
+        }
+        match position {
+            Some(position) => bar.set_position(position),
+            None => bar.tick(),
         }
     }
 

@@ -189,6 +189,33 @@ async fn elicitation_is_answered_on_stdin_in_both_eras() {
 }
 
 #[tokio::test]
+async fn a_progress_bar_on_a_terminal_is_cleared_before_the_result() {
+    // `script` gives the command a terminal (a pty) and copies what it draws to our stdout.
+    let command = format!("'{MCP}' call slow_count -a steps=4 -a delay_ms=150 -- '{MCP}' serve");
+    let output = tokio::time::timeout(
+        LIMIT,
+        tokio::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .stdin(Stdio::null())
+            .output(),
+    )
+    .await
+    .expect("script finished")
+    .expect("script (util-linux) runs");
+    assert!(output.status.success(), "{output:?}");
+    let screen = String::from_utf8_lossy(&output.stdout);
+    assert!(screen.contains("] 4/4 step 4"), "{screen}");
+    assert!(
+        screen.contains("[========================================]"),
+        "{screen}"
+    );
+    // The bar's line is erased (ESC [2K) before the result is written.
+    let result = screen.rfind("counted to 4").expect("the result");
+    let erased = screen.rfind("\u{1b}[2K").expect("the bar is cleared");
+    assert!(erased < result, "{screen}");
+}
+
+#[tokio::test]
 async fn sampling_and_roots_only_when_configured() {
     for protocol in ["modern", "legacy"] {
         // Not offered: a modern server refuses the call (-32021), a legacy tool reports it.
