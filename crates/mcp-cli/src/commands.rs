@@ -227,7 +227,11 @@ async fn execute(
     let rev = revision(client);
     match job {
         Job::Tools => {
-            let tools = client.list_tools().await?;
+            let tools = if offers(client, terminal, "tools", |c| c.tools.is_some()) {
+                client.list_tools().await?
+            } else {
+                Vec::new()
+            };
             if format == Format::Json {
                 print(&json_text(
                     &json!({ "tools": tools_json(&tools, rev)? }),
@@ -281,8 +285,15 @@ async fn execute(
             })
         }
         Job::Resources => {
-            let resources = client.list_resources().await?;
-            let templates = client.list_resource_templates().await?;
+            let (resources, templates) =
+                if offers(client, terminal, "resources", |c| c.resources.is_some()) {
+                    (
+                        client.list_resources().await?,
+                        client.list_resource_templates().await?,
+                    )
+                } else {
+                    (Vec::new(), Vec::new())
+                };
             if format == Format::Json {
                 let doc = json!({
                     "resources": to_json(&resources, rev)?,
@@ -334,7 +345,11 @@ async fn execute(
             Ok(Exit::Ok)
         }
         Job::Prompts => {
-            let prompts = client.list_prompts().await?;
+            let prompts = if offers(client, terminal, "prompts", |c| c.prompts.is_some()) {
+                client.list_prompts().await?
+            } else {
+                Vec::new()
+            };
             if format == Format::Json {
                 print(&json_text(
                     &json!({ "prompts": to_json(&prompts, rev)? }),
@@ -500,6 +515,21 @@ async fn execute(
             Ok(Exit::Ok)
         }
     }
+}
+
+/// Whether the server declared the capability a listing needs. One that did not gets no
+/// request (it would answer -32601): the list is empty, and stderr says why.
+fn offers(
+    client: &Client,
+    terminal: &Terminal,
+    what: &str,
+    declared: impl Fn(&mcp_protocol::types::ServerCapabilities) -> bool,
+) -> bool {
+    let offered = client.session().is_some_and(|s| declared(&s.capabilities));
+    if !offered {
+        terminal.say(&format!("(the server does not offer {what})"));
+    }
+    offered
 }
 
 /// A list serialized for `revision`.

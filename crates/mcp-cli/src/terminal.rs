@@ -110,8 +110,13 @@ impl Terminal {
         self.say(&line);
     }
 
-    /// A line on stderr that does not tear the progress bar.
+    /// A note on stderr that does not tear the progress bar; with `--format json`, a
+    /// `{"note": ...}` line.
     pub(crate) fn say(&self, line: &str) {
+        if self.inner.format == Format::Json {
+            self.event(&json!({ "note": line }));
+            return;
+        }
         let bar = self.inner.bar.lock().ok().and_then(|b| b.clone());
         match bar {
             Some(bar) => bar.suspend(|| eprintln!("{line}")),

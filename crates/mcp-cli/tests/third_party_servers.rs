@@ -1,6 +1,6 @@
-//! `mcp` against the reference `server-everything` (a third-party, legacy-only server) over
-//! stdio and over Streamable HTTP: listing, typed arguments, progress, elicitation answered on
-//! stdin, and the era the CLI reports.
+//! `mcp` against third-party reference servers: `server-everything` (legacy only) over stdio and
+//! over Streamable HTTP (listing, typed arguments, progress, elicitation answered on stdin, the
+//! era the CLI reports), and `server-memory`, which offers no prompts.
 
 mod mcp_process;
 
@@ -217,4 +217,38 @@ async fn server_everything_over_streamable_http() {
     )
     .await;
     assert!(ran.stdout.contains(r#""name": "Lin""#), "{ran:?}");
+}
+
+#[tokio::test]
+async fn a_server_without_prompts_lists_none() {
+    let Some(p) = peers("the mcp CLI against server-memory") else {
+        return;
+    };
+    let server = ["--", p["NODE22"].as_str(), p["SERVER_MEMORY"].as_str()];
+    let args: Vec<&str> = ["prompts"].iter().chain(&server).copied().collect();
+    let ran = mcp(&args, "").await;
+    assert_eq!(
+        (ran.code, ran.stdout.as_str()),
+        (0, "NAME  ARGUMENTS  DESCRIPTION\n"),
+        "{ran:?}"
+    );
+    assert!(
+        ran.stderr.contains("the server does not offer prompts"),
+        "{ran:?}"
+    );
+    let args: Vec<&str> = ["prompts", "--format", "json"]
+        .iter()
+        .chain(&server)
+        .copied()
+        .collect();
+    let ran = mcp(&args, "").await;
+    assert_eq!(ran.json(), json!({"prompts": []}), "{ran:?}");
+    assert_eq!(
+        ran.stderr.trim(),
+        r#"{"note":"(the server does not offer prompts)"}"#,
+        "{ran:?}"
+    );
+    let args: Vec<&str> = ["tools"].iter().chain(&server).copied().collect();
+    let ran = mcp(&args, "").await;
+    assert!(ran.stdout.contains("create_entities"), "{ran:?}");
 }
