@@ -485,3 +485,59 @@ async fn ctrl_c_cancels_the_call_and_stops_the_stdio_server() {
     }
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[tokio::test]
+async fn ctrl_c_while_connecting_leaves_no_server_behind() {
+    // A "server" that never answers: the handshake waits until Ctrl-C.
+    let seconds = format!("{}", 100_000 + std::process::id());
+    let mut child = tokio::process::Command::new(MCP)
+        .args(["tools", "--format", "json", "--", "sleep", &seconds])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap();
+    let sleeping = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .filter(|c| *c == format!("sleep\0{seconds}\0").into_bytes())
+            .count()
+    };
+    // Wait (bounded) until the server process runs: then the client is connecting.
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while sleeping() == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap()),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = tokio::time::timeout(LIMIT, child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(130));
+    let mut stderr = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr)
+        .await
+        .unwrap();
+    assert!(stderr.contains(r#""code":"interrupted""#), "{stderr}");
+    // A killed process leaves /proc as soon as the kernel has torn it down (bounded wait).
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while sleeping() > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server was left behind"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
