@@ -202,10 +202,12 @@ fn json_text<T: Serialize>(value: &T, revision: ProtocolVersion) -> Result<Strin
         .map_err(|e| Failure::new(Exit::Failed, format!("cannot print the result: {e}")))
 }
 
-/// Writes to stdout; a closed pipe (`| head`) is not an error worth more than an exit code.
+/// Writes to stdout. A reader that stopped reading (`mcp tools | head -1`) is not an error: it
+/// has what it wanted.
 fn print(text: &str) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
+    let written = out
+        .write_all(text.as_bytes())
         .and_then(|()| {
             if text.ends_with('\n') {
                 Ok(())
@@ -213,8 +215,14 @@ fn print(text: &str) -> Result<(), Failure> {
                 out.write_all(b"\n")
             }
         })
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::new(Exit::Failed, format!("cannot write the output: {e}")))
+        .and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::new(
+            Exit::Failed,
+            format!("cannot write the output: {e}"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 async fn execute(
