@@ -13,6 +13,7 @@ mod example_routes;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::options;
@@ -33,11 +34,13 @@ use tokio::task::JoinHandle;
 /// Every wait in these tests is bounded by this.
 const LIMIT: Duration = Duration::from_secs(30);
 
-/// A test CA and a server certificate it signed.
+/// A test CA, and a server certificate and a client certificate it signed.
 struct Pki {
     ca_pem: String,
     cert_pem: String,
     key_pem: String,
+    client_cert_pem: String,
+    client_key_pem: String,
 }
 
 impl Pki {
@@ -59,10 +62,21 @@ impl Pki {
         leaf.distinguished_name
             .push(rcgen::DnType::CommonName, "mcp-rs test server");
         let cert = leaf.signed_by(&key, &issuer).expect("server certificate");
+        let client_key = rcgen::KeyPair::generate().expect("client key");
+        let mut client = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        client
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "mcp-rs test client");
+        client.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let client_cert = client
+            .signed_by(&client_key, &issuer)
+            .expect("client certificate");
         Self {
             ca_pem: ca_cert.pem(),
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
+            client_cert_pem: client_cert.pem(),
+            client_key_pem: client_key.serialize_pem(),
         }
     }
 
@@ -103,6 +117,10 @@ impl HttpsServer {
         let tls = ServerTls::from_pem(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes())
             .expect("server TLS")
             .handshake_timeout(handshake_timeout);
+        Self::start_tls(tls).await
+    }
+
+    async fn start_tls(tls: ServerTls) -> Self {
         let options = HttpOptions {
             websocket: Some(WsOptions::default()),
             shutdown_timeout: Duration::from_secs(2),
@@ -532,6 +550,96 @@ async fn graceful_shutdown_ends_https_and_wss_connections() {
     );
     http.close().await;
     wss.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_tls_with_a_client_certificate() {
+    use mcp_server::http::tls::rustls;
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    // A server that requires a client certificate from the test CA (`ServerTls::from_config`).
+    let pki = Pki::new(&["127.0.0.1"]);
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(pki.ca_pem.as_bytes()).expect("CA"))
+        .expect("CA root");
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .expect("client verifier");
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            vec![CertificateDer::from_pem_slice(pki.cert_pem.as_bytes()).expect("cert")],
+            PrivateKeyDer::from_pem_slice(pki.key_pem.as_bytes()).expect("key"),
+        )
+        .expect("server config");
+    let server = HttpsServer::start_tls(ServerTls::from_config(Arc::new(config))).await;
+
+    // With the client certificate: served, over https and wss.
+    let tls = pki
+        .trust()
+        .client_identity_pem(
+            pki.client_cert_pem.as_bytes(),
+            pki.client_key_pem.as_bytes(),
+        )
+        .expect("client identity");
+    let http = HttpClientOptions {
+        tls: tls.clone(),
+        ..HttpClientOptions::default()
+    };
+    let client = bounded(
+        "https with a client certificate",
+        Client::connect_http(
+            &server.url("https", "/mcp"),
+            options(EraPreference::Auto),
+            http,
+        ),
+    )
+    .await
+    .expect("connect with a client certificate");
+    client.list_tools().await.expect("tools/list");
+    client.close().await;
+    let ws = WsClientOptions {
+        tls,
+        ..WsClientOptions::default()
+    };
+    let client = bounded(
+        "wss with a client certificate",
+        Client::connect_ws(
+            &server.url("wss", "/ws"),
+            options(EraPreference::Legacy),
+            ws,
+        ),
+    )
+    .await
+    .expect("connect over wss with a client certificate");
+    client.list_tools().await.expect("tools/list");
+    client.close().await;
+
+    // Without it: a TLS error (the server's alert), not a hang.
+    let e = bounded(
+        "https without a client certificate",
+        Client::connect_http(
+            &server.url("https", "/mcp"),
+            options(EraPreference::Auto),
+            pki.http(),
+        ),
+    )
+    .await
+    .expect_err("no client certificate");
+    assert!(
+        matches!(&e, ClientError::Tls(TlsError::Handshake(_))) && !e.is_retryable(),
+        "{e:?}"
+    );
+    println!("https without a client certificate: {e}");
+    server.stop().await;
 }
 
 /// A directory for the PEM files a peer reads; removed on drop.
