@@ -28,7 +28,7 @@ impl Client {
     ///
     /// Over `https://` the server's certificate is verified against
     /// [`HttpClientOptions::tls`](mcp_transport::http_client::HttpClientOptions): by default
-    /// the bundled Mozilla roots and the system's; a failure is [`ClientError::Tls`], which no
+    /// the bundled Mozilla roots and the system's; a failure is `ClientError::Tls`, which no
     /// fallback to another transport hides.
     ///
     /// ```no_run

@@ -1,6 +1,6 @@
 //! A dual-era MCP client: connects to any MCP server, legacy (`initialize`, up to 2025-11-25) or
 //! modern (stateless 2026-07-28), over Streamable HTTP ([`Client::connect_http`]; `https://` with
-//! the default feature `tls`, see [`TlsOptions`]), over any framed
+//! the default feature `tls`, see `TlsOptions`), over any framed
 //! transport, or as a child process.
 //!
 //! Connecting probes `server/discover`; on any answer that is not a modern one, or on silence,

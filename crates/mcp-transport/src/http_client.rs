@@ -25,8 +25,8 @@
 //!
 //! `http://` URLs always; `https://` with the `tls` feature (on by default in `mcp-client`):
 //! rustls, HTTP/1.1 only (ALPN `http/1.1`), the server's certificate always verified against
-//! [`HttpClientOptions::tls`] (see [`crate::tls`] for the roots trusted by default). A TLS
-//! failure is [`HttpError::Tls`], never retried. Connecting (TCP and the TLS handshake) is
+//! `HttpClientOptions::tls` (see the `tls` module for the roots trusted by default). A TLS
+//! failure is `HttpError::Tls`, never retried. Connecting (TCP and the TLS handshake) is
 //! bounded by [`HttpClientOptions::connect_timeout`].
 
 use std::collections::HashMap;

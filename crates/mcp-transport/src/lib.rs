@@ -12,7 +12,7 @@
 //! - [`http_client`] (feature `http-client`, on by default): Streamable HTTP, the client side.
 //! - [`ws_client`] (feature `ws-client`, off by default): MCP over WebSocket, the client side,
 //!   with keepalive and reconnect.
-//! - [`tls`] (feature `tls`, off by default here, on by default in `mcp-client`): `https://`
+//! - `tls` (feature `tls`, off by default here, on by default in `mcp-client`): `https://`
 //!   and `wss://` for the client transports (rustls), with the trusted roots to choose.
 //! - [`sse`]: server-sent events: an encoder and an incremental parser, shared by the HTTP
 //!   transports of the server and the client.

@@ -27,8 +27,8 @@
 //!   with 1009 (and a reconnect follows).
 //!
 //! `ws://` URLs always; `wss://` with the `tls` feature: rustls, the server's certificate
-//! always verified against [`WsClientOptions::tls`] (see [`crate::tls`]), within
-//! [`WsClientOptions::connect_timeout`]. A TLS failure is [`WsError::Tls`]; reconnecting tries
+//! always verified against `WsClientOptions::tls` (see the `tls` module), within
+//! [`WsClientOptions::connect_timeout`]. A TLS failure is `WsError::Tls`; reconnecting tries
 //! again, since a server may be mid-way through a certificate rotation.
 //!
 //! No compression: the client offers no `permessage-deflate` (the WebSocket library has none;

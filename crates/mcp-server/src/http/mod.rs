@@ -28,8 +28,8 @@
 //! }
 //! ```
 //!
-//! With the `tls` feature, [`Server::serve_https`] serves the same endpoint over TLS (see
-//! [`tls`]).
+//! With the `tls` feature, `Server::serve_https` serves the same endpoint over TLS (see the
+//! `tls` module).
 //!
 //! The status codes and JSON-RPC codes of every refusal are listed in `docs/http.md`.
 
