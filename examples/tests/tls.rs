@@ -1,7 +1,8 @@
 //! HTTPS and WSS on 127.0.0.1, with a CA and server certificates made for each test (rcgen):
 //! our client against our server over `https://` in both eras, HTTP+SSE over `https://`, and
-//! `wss://` in both eras; a client that does not trust the CA, a certificate for another host,
-//! plain HTTP sent to the HTTPS port, a stalled handshake beside a working client; and the
+//! `wss://` in both eras; sequential calls on one pooled TLS connection; mutual TLS; a client
+//! that does not trust the CA, a certificate for another host, plain HTTP sent to the HTTPS
+//! port, https to a plain port, stalled handshakes beside a working client; and the
 //! Python SDK's client and the TypeScript SDK's client over our HTTPS endpoint, trusting the
 //! test CA through `SSL_CERT_FILE` / `NODE_EXTRA_CA_CERTS`.
 
@@ -245,6 +246,53 @@ async fn our_client_and_server_over_wss_in_both_eras() {
         common::exercise(&client, expect).await;
         client.close().await;
     }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequential_calls_reuse_one_pooled_tls_connection() {
+    let pki = Pki::new(&["127.0.0.1"]);
+    let server = HttpsServer::start(&pki).await;
+    // A TCP relay in front of the server counts the connections the client opens.
+    let relay = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let relay_addr = relay.local_addr().expect("address");
+    let opened = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let upstream = server.addr;
+    let count = opened.clone();
+    let relaying = tokio::spawn(async move {
+        while let Ok((mut down, _)) = relay.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                if let Ok(mut up) = TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                }
+            });
+        }
+    });
+    let client = bounded(
+        "connect",
+        Client::connect_http(
+            &format!("https://{relay_addr}/mcp"),
+            options(EraPreference::Auto),
+            pki.http(),
+        ),
+    )
+    .await
+    .expect("connect through the relay");
+    for i in 0..20 {
+        let r = client
+            .call_tool("echo", json!({"text": i.to_string()}))
+            .await
+            .expect("echo");
+        assert_eq!(common::text(&r), i.to_string());
+    }
+    let opened = opened.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        (1..=2).contains(&opened),
+        "21 sequential exchanges opened {opened} TLS connections; the pool should reuse one"
+    );
+    client.close().await;
+    relaying.abort();
     server.stop().await;
 }
 
