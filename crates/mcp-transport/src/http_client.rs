@@ -496,6 +496,8 @@ fn build(
     #[cfg(feature = "tls")]
     let connector = {
         let tls = if https {
+            // A host that cannot be checked against a certificate fails here, not per request.
+            crate::tls::server_name(uri.host().unwrap_or_default()).map_err(HttpError::Tls)?;
             Some(options.tls.client_config().map_err(HttpError::Tls)?)
         } else {
             None
@@ -1351,6 +1353,34 @@ mod tests {
                 let err = spawn(url, HttpClientOptions::default(), rx).unwrap_err();
                 assert!(matches!(err, HttpError::InvalidUrl(_)), "{url}: {err}");
             }
+        });
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn unusable_tls_options_fail_at_spawn() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let options = HttpClientOptions {
+                tls: crate::tls::TlsOptions {
+                    roots: crate::tls::TrustedRoots::CustomOnly,
+                    ..crate::tls::TlsOptions::default()
+                },
+                ..HttpClientOptions::default()
+            };
+            let (_tx, rx) = mpsc::channel(1);
+            let err = spawn("https://example.com/mcp", options.clone(), rx).unwrap_err();
+            assert!(
+                matches!(err, HttpError::Tls(crate::tls::TlsError::Config(_)))
+                    && !err.is_retryable(),
+                "{err}"
+            );
+            // An http:// URL needs no TLS configuration at all.
+            let (_tx, rx) = mpsc::channel(1);
+            assert!(spawn("http://example.com/mcp", options, rx).is_ok());
         });
     }
 

@@ -250,6 +250,7 @@ pub async fn connect(
     let request = build_request(url, &options)?;
     #[cfg(feature = "tls")]
     let tls = if request.uri().scheme_str() == Some("wss") {
+        crate::tls::server_name(request.uri().host().unwrap_or_default()).map_err(WsError::Tls)?;
         Some(options.tls.client_config().map_err(WsError::Tls)?)
     } else {
         None
