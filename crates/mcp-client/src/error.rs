@@ -60,6 +60,10 @@ pub enum ClientError {
     /// The server kept asking for input past the configured number of rounds.
     #[error("the server asked for input {0} times; giving up")]
     TooManyInputRounds(usize),
+    /// The task running the call was cancelled (tasks extension): by `tasks/cancel` from
+    /// someone holding its id, or by the server.
+    #[error("the task {0} was cancelled")]
+    TaskCancelled(String),
     /// TLS failed (`https://`, `wss://`): an untrusted certificate, one for another host, a
     /// server that does not speak TLS, unusable TLS options. Of kind
     /// [`ErrorKind::Transport`] but not retryable.
@@ -92,6 +96,7 @@ impl ClientError {
             Self::Protocol(_) | Self::Incompatible(_) | Self::TooManyInputRounds(_) => {
                 ErrorKind::Protocol
             }
+            Self::TaskCancelled(_) => ErrorKind::Cancelled,
             Self::Http(e) => match e.status() {
                 Some(401) => ErrorKind::Authentication,
                 Some(403) => ErrorKind::Authorization,

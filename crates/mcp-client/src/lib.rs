@@ -9,6 +9,15 @@
 //! elicitation, roots) are answered by [`Handlers`], as JSON-RPC requests from a legacy server
 //! and as `input_required` rounds from a modern one.
 //!
+//! Tasks (the 2026-07-28 extension `io.modelcontextprotocol/tasks`) are opt-in:
+//! with [`ClientOptions::tasks`] set, every request declares the extension, and a tool call the
+//! server answers with a task is polled (`tasks/get`, every `pollIntervalMs`) until it ends;
+//! its input requests are answered by the [`Handlers`] through `tasks/update`; the call's
+//! result is the task's, a failed task is [`ClientError::Server`], a cancelled one
+//! [`ClientError::TaskCancelled`]. Dropping the call, or `max_total_timeout` passing, cancels
+//! the task (`tasks/cancel`). [`Client::get_task`], [`Client::update_task`] and
+//! [`Client::cancel_task`] work on a task by id.
+//!
 //! ```no_run
 //! use mcp_client::{Client, ClientOptions};
 //! use mcp_transport::child::ChildSpec;
@@ -30,6 +39,7 @@ pub mod config;
 mod error;
 mod handlers;
 mod http;
+mod tasks;
 #[cfg(feature = "ws")]
 mod ws;
 
