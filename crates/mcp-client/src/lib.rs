@@ -1,5 +1,6 @@
 //! A dual-era MCP client: connects to any MCP server, legacy (`initialize`, up to 2025-11-25) or
-//! modern (stateless 2026-07-28), over Streamable HTTP ([`Client::connect_http`]), over any framed
+//! modern (stateless 2026-07-28), over Streamable HTTP ([`Client::connect_http`]; `https://` with
+//! the default feature `tls`, see `TlsOptions`), over any framed
 //! transport, or as a child process.
 //!
 //! Connecting probes `server/discover`; on any answer that is not a modern one, or on silence,
@@ -49,5 +50,7 @@ pub use client::{
 pub use error::{ClientError, ErrorKind};
 pub use handlers::Handlers;
 pub use mcp_transport::http_client::{Credentials, HttpClientOptions, HttpError};
+#[cfg(feature = "tls")]
+pub use mcp_transport::tls::{TlsError, TlsOptions, TrustedRoots};
 #[cfg(feature = "ws")]
 pub use mcp_transport::ws_client::{WsClientOptions, WsError};
