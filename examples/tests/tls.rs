@@ -9,8 +9,8 @@
 mod common;
 mod peer_env;
 
-#[path = "../example_routes.rs"]
-mod example_routes;
+#[path = "../../crates/mcp-cli/src/example.rs"]
+mod example;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -23,8 +23,8 @@ use mcp_client::{
     TlsOptions, WsClientOptions,
 };
 use mcp_protocol::Era;
+use mcp_server::Server;
 use mcp_server::http::{HttpOptions, ServerTls, WsOptions};
-use mcp_server::{Server, ServerOptions};
 use mcp_transport::ws_client::{Reconnect, WsError};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -129,11 +129,7 @@ impl HttpsServer {
             shutdown_timeout: Duration::from_secs(2),
             ..HttpOptions::default()
         };
-        let server = Server::with_options(
-            mcp_protocol::types::Implementation::new("example-server", "1.0.0"),
-            example_routes::router(),
-            ServerOptions::default(),
-        );
+        let server = example::server("example-server");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let (stop, stopped) = oneshot::channel::<()>();

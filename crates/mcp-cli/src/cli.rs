@@ -96,6 +96,19 @@ pub(crate) struct Connect {
     #[arg(long, value_enum, default_value_t = Protocol::Auto)]
     pub(crate) protocol: Protocol,
 
+    /// Trust the CA certificates of this PEM file for https:// and wss:// besides the system's
+    /// and the bundled roots (repeatable).
+    #[arg(long = "cacert", value_name = "PEM")]
+    pub(crate) ca_certs: Vec<PathBuf>,
+
+    /// Present this client certificate (PEM chain) to servers that ask for one; needs --key.
+    #[arg(long, value_name = "PEM", requires = "key")]
+    pub(crate) cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --cert.
+    #[arg(long, value_name = "PEM", requires = "cert")]
+    pub(crate) key: Option<PathBuf>,
+
     /// A root to offer the server (a path or a file:// URI; repeatable).
     #[arg(long = "root", value_name = "PATH|URI")]
     pub(crate) roots: Vec<String>,
@@ -213,6 +226,13 @@ pub(crate) struct ServeArgs {
     /// bound to loopback; any host otherwise). Repeatable; use it behind a reverse proxy.
     #[arg(long = "allow-host", requires = "http", value_name = "HOST")]
     pub(crate) allowed_hosts: Vec<String>,
+    /// With --http: serve HTTPS (and WSS) with this certificate chain (PEM, leaf first); needs
+    /// --tls-key.
+    #[arg(long, requires_all = ["http", "tls_key"], value_name = "PEM")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    pub(crate) tls_key: Option<PathBuf>,
     /// The name the server gives itself (serverInfo.name).
     #[arg(long, default_value = "example-server")]
     pub(crate) name: String,

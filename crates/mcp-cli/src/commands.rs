@@ -76,6 +76,7 @@ pub(crate) async fn run(job: Job, connect: &Connect, output: &Output) -> Result<
     // Check what can be checked before starting anything.
     let target = connect::resolve(connect)?;
     let headers = connect::headers(connect)?;
+    let tls = connect::tls_options(connect)?;
     if let Job::Call { args, json, .. } = &job {
         arguments::pairs(args)?;
         if let Some(j) = json {
@@ -88,7 +89,7 @@ pub(crate) async fn run(job: Job, connect: &Connect, output: &Output) -> Result<
     let options = connect::client_options(connect, &terminal);
     let mut interrupted = std::pin::pin!(interrupted());
     let connection = tokio::select! {
-        c = connect::open(target, headers, options) => c?,
+        c = connect::open(target, headers, tls, options) => c?,
         () = &mut interrupted => return Err(Failure::new(Exit::Interrupted, "interrupted while connecting")),
     };
     if output.verbose > 0 {

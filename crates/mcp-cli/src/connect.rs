@@ -194,6 +194,25 @@ pub(crate) fn headers(connect: &Connect) -> Result<Vec<(String, String)>, Failur
     Ok(out)
 }
 
+/// The TLS settings of `--cacert`, `--cert` and `--key`, for https:// and wss://.
+pub(crate) fn tls_options(connect: &Connect) -> Result<mcp_transport::tls::TlsOptions, Failure> {
+    let mut tls = mcp_transport::tls::TlsOptions::default();
+    for path in &connect.ca_certs {
+        tls = tls
+            .add_roots_pem_file(path)
+            .map_err(|e| Failure::usage(format!("--cacert {}: {e}", path.display())))?;
+    }
+    if let (Some(cert), Some(key)) = (&connect.cert, &connect.key) {
+        let read = |p: &Path| {
+            std::fs::read(p).map_err(|e| Failure::usage(format!("{}: {e}", p.display())))
+        };
+        tls = tls
+            .client_identity_pem(&read(cert)?, &read(key)?)
+            .map_err(|e| Failure::usage(format!("--cert/--key: {e}")))?;
+    }
+    Ok(tls)
+}
+
 /// The client's options for this command line.
 pub(crate) fn client_options(connect: &Connect, terminal: &Terminal) -> ClientOptions {
     let era = match connect.protocol {
@@ -312,6 +331,7 @@ const STDIO_SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 pub(crate) async fn open(
     target: Target,
     extra_headers: Vec<(String, String)>,
+    tls: mcp_transport::tls::TlsOptions,
     options: ClientOptions,
 ) -> Result<Connection, Failure> {
     let connect_timeout = options.request_timeout.min(Duration::from_secs(10));
@@ -320,6 +340,7 @@ pub(crate) async fn open(
         HttpClientOptions {
             headers,
             connect_timeout,
+            tls: tls.clone(),
             ..HttpClientOptions::default()
         }
     };
@@ -353,6 +374,7 @@ pub(crate) async fn open(
         Target::Ws { url } => {
             let ws = mcp_client::WsClientOptions {
                 headers: extra_headers.clone(),
+                tls: tls.clone(),
                 ..mcp_client::WsClientOptions::default()
             };
             (Client::connect_ws(&url, options, ws).await, "websocket")

@@ -1,9 +1,10 @@
 //! `mcp serve`: the example server over stdio, or over Streamable HTTP (both eras on `/mcp`,
-//! HTTP+SSE on `/sse`) and optionally WebSocket (`/ws`) on one port.
+//! HTTP+SSE on `/sse`) and optionally WebSocket (`/ws`) on one port, with TLS when given a
+//! certificate.
 
 use std::io::Write;
 
-use mcp_server::http::{AllowedHosts, HttpOptions, WsOptions};
+use mcp_server::http::{AllowedHosts, HttpOptions, ServerTls, WsOptions};
 
 use crate::cli::ServeArgs;
 use crate::example;
@@ -39,15 +40,27 @@ pub(crate) async fn run(args: &ServeArgs) -> Result<Exit, Failure> {
         }
         options.allowed_hosts = AllowedHosts::List(hosts);
     }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            ServerTls::from_pem_files(cert, key)
+                .map_err(|e| Failure::usage(format!("--tls-cert/--tls-key: {e}")))?,
+        ),
+        _ => None,
+    };
+    let (http, ws) = if tls.is_some() {
+        ("https", "wss")
+    } else {
+        ("http", "ws")
+    };
     // The URLs, one a line, once listening: scripts and tests read the first line.
-    let mut urls = vec![format!("http://{local}{}", options.path)];
+    let mut urls = vec![format!("{http}://{local}{}", options.path)];
     if let Some(sse) = &options.legacy_sse {
-        urls.push(format!("http://{local}{}", sse.sse_path));
+        urls.push(format!("{http}://{local}{}", sse.sse_path));
     }
     if args.ws {
-        let ws = WsOptions::default();
-        urls.push(format!("ws://{local}{}", ws.path));
-        options.websocket = Some(ws);
+        let options_ws = WsOptions::default();
+        urls.push(format!("{ws}://{local}{}", options_ws.path));
+        options.websocket = Some(options_ws);
     }
     {
         let mut out = std::io::stdout().lock();
@@ -56,9 +69,18 @@ pub(crate) async fn run(args: &ServeArgs) -> Result<Exit, Failure> {
         }
         let _ = out.flush();
     }
-    server
-        .serve_http_with_shutdown(listener, options, crate::commands::interrupted())
-        .await
-        .map_err(|e| Failure::new(Exit::Failed, format!("serving HTTP failed: {e}")))?;
+    let served = match tls {
+        Some(tls) => {
+            server
+                .serve_https_with_shutdown(listener, options, tls, crate::commands::interrupted())
+                .await
+        }
+        None => {
+            server
+                .serve_http_with_shutdown(listener, options, crate::commands::interrupted())
+                .await
+        }
+    };
+    served.map_err(|e| Failure::new(Exit::Failed, format!("serving HTTP failed: {e}")))?;
     Ok(Exit::Ok)
 }

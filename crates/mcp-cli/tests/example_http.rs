@@ -7,7 +7,7 @@ mod mcp_process;
 use std::process::Stdio;
 use std::sync::Arc;
 
-use mcp_process::{LIMIT, MCP, Served, free_port, mcp};
+use mcp_process::{LIMIT, MCP, Served, TempDir, free_port, mcp};
 use mcp_server::{CancellationToken, Router, Server, Tool};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -274,5 +274,90 @@ async fn refused_failing_and_absent_servers_have_their_own_exit_codes() {
     assert_eq!(ran.code, 4, "{ran:?}");
     // A scheme that is not MCP's is a usage error.
     let ran = mcp(&["tools", "-s", "ftp://127.0.0.1/"], "").await;
+    assert_eq!(ran.code, 2, "{ran:?}");
+}
+
+/// A CA and a server certificate for 127.0.0.1 from it, as PEM files in `dir`: (ca, cert, key).
+fn certificates(dir: &std::path::Path) -> (String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "mcp-cli test CA");
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+    let cert = leaf.signed_by(&key, &issuer).unwrap();
+    let write = |name: &str, pem: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, pem).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    (
+        write("ca.pem", ca_cert.pem()),
+        write("cert.pem", cert.pem()),
+        write("key.pem", key.serialize_pem()),
+    )
+}
+
+#[tokio::test]
+async fn https_and_wss_with_a_private_ca() {
+    let dir = TempDir::new("tls");
+    let (ca, cert, key) = certificates(&dir.0);
+    let served = Served::start_with(&["--tls-cert", &cert, "--tls-key", &key]).await;
+    assert!(
+        served.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        served.url
+    );
+    assert!(served.ws.starts_with("wss://127.0.0.1:"), "{}", served.ws);
+    for (url, protocol, era) in [
+        (served.url.as_str(), "auto", "modern"),
+        (served.url.as_str(), "legacy", "legacy"),
+        (served.sse.as_str(), "auto", "legacy"),
+        (served.ws.as_str(), "auto", "modern"),
+    ] {
+        let ran = mcp(
+            &[
+                "discover",
+                "-s",
+                url,
+                "--protocol",
+                protocol,
+                "--cacert",
+                &ca,
+                "--format",
+                "json",
+            ],
+            "",
+        )
+        .await;
+        assert_eq!(ran.code, 0, "{url} {protocol}: {ran:?}");
+        assert_eq!(ran.json()["era"], era, "{url} {protocol}");
+    }
+    // Without the CA the certificate is not trusted: the server cannot be reached safely.
+    let ran = mcp(&["tools", "-s", &served.url, "--format", "json"], "").await;
+    assert_eq!(ran.code, 4, "{ran:?}");
+    assert!(
+        ran.error()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("certificate"),
+        "{ran:?}"
+    );
+    // A --cacert that is not a PEM file is a usage error, before connecting.
+    let ran = mcp(
+        &[
+            "tools",
+            "-s",
+            &served.url,
+            "--cacert",
+            &dir.0.join("none.pem").to_string_lossy(),
+        ],
+        "",
+    )
+    .await;
     assert_eq!(ran.code, 2, "{ran:?}");
 }

@@ -90,8 +90,14 @@ pub struct Served {
 impl Served {
     /// Starts the server and reads the URLs it prints once listening.
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Like [`Served::start`], with more `mcp serve` flags.
+    pub async fn start_with(extra: &[&str]) -> Self {
         let mut child = Command::new(MCP)
             .args(["serve", "--http", "127.0.0.1:0", "--ws"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
