@@ -4,6 +4,7 @@
 //! Codes 3, 4 and 5 mean what they mean for the MCP Inspector's CLI, so scripts written for one
 //! read the other.
 
+use mcp_auth::jsonrpc_code;
 use mcp_client::{ClientError, ErrorKind};
 use serde_json::{Value, json};
 
@@ -29,6 +30,9 @@ pub(crate) enum Exit {
     Protocol = 6,
     /// No answer within `--timeout`; the request was cancelled at the server.
     Timeout = 7,
+    /// Over the server's rate limit (HTTP 429, or JSON-RPC -31429): try again later (the JSON
+    /// report carries the server's `retryAfterSecs` when it gave one).
+    RateLimited = 8,
     /// Interrupted (Ctrl-C or SIGTERM): the call in flight was cancelled at the server and a
     /// stdio server was shut down. 128 + SIGINT, as shells report it.
     Interrupted = 130,
@@ -46,6 +50,7 @@ impl Exit {
             Self::ToolError => "tool_error",
             Self::Protocol => "protocol",
             Self::Timeout => "timeout",
+            Self::RateLimited => "rate_limited",
             Self::Interrupted => "interrupted",
         }
     }
@@ -96,15 +101,25 @@ impl Failure {
 impl From<ClientError> for Failure {
     fn from(e: ClientError) -> Self {
         let kind = e.kind();
-        let exit = match kind {
-            ErrorKind::Authentication | ErrorKind::Authorization => Exit::AuthRequired,
-            ErrorKind::Transport => Exit::Unreachable,
-            ErrorKind::Timeout => Exit::Timeout,
-            ErrorKind::Cancelled => Exit::Interrupted,
-            ErrorKind::Validation | ErrorKind::Resource | ErrorKind::Protocol => Exit::Protocol,
-            // A JSON-RPC error is the server's answer about the request; an HTTP 5xx or 429
-            // without one is a failure of the server or its proxy.
-            ErrorKind::Server if e.code().is_some() => Exit::Protocol,
+        let exit = match (kind, e.code()) {
+            // The auth layers' JSON-RPC codes (stdio, or a body that carries one).
+            (_, Some(jsonrpc_code::UNAUTHENTICATED | jsonrpc_code::FORBIDDEN)) => {
+                Exit::AuthRequired
+            }
+            (_, Some(jsonrpc_code::RATE_LIMITED)) | (ErrorKind::RateLimited, _) => {
+                Exit::RateLimited
+            }
+            (_, Some(jsonrpc_code::UNAVAILABLE)) => Exit::Failed,
+            (ErrorKind::Authentication | ErrorKind::Authorization, _) => Exit::AuthRequired,
+            (ErrorKind::Transport, _) => Exit::Unreachable,
+            (ErrorKind::Timeout, _) => Exit::Timeout,
+            (ErrorKind::Cancelled, _) => Exit::Interrupted,
+            (ErrorKind::Validation | ErrorKind::Resource | ErrorKind::Protocol, _) => {
+                Exit::Protocol
+            }
+            // A JSON-RPC error is the server's answer about the request; an HTTP 5xx without
+            // one is a failure of the server or its proxy.
+            (ErrorKind::Server, Some(_)) => Exit::Protocol,
             _ => Exit::Failed,
         };
         let mut message = e.to_string();
@@ -158,6 +173,20 @@ mod tests {
         let report = Failure::from(unknown_tool);
         assert_eq!(report.exit, Exit::Protocol);
         assert_eq!(report.to_json()["error"]["jsonrpcCode"], -32602);
+        let limited = ClientError::Server(mcp_protocol::ErrorObject {
+            code: -31429,
+            message: "Rate limited".into(),
+            data: Some(serde_json::json!({"retryAfterSecs": 3})),
+        });
+        let report = Failure::from(limited);
+        assert_eq!(report.exit, Exit::RateLimited);
+        assert_eq!(report.to_json()["error"]["data"]["retryAfterSecs"], 3);
+        let refused = ClientError::Server(mcp_protocol::ErrorObject {
+            code: -31403,
+            message: "Forbidden".into(),
+            data: None,
+        });
+        assert_eq!(Failure::from(refused).exit, Exit::AuthRequired);
         let late = ClientError::Timeout {
             method: "tools/call".into(),
             after: std::time::Duration::from_secs(1),

@@ -246,6 +246,7 @@ async fn refused_failing_and_absent_servers_have_their_own_exit_codes() {
     for (status, code, name) in [
         ("401 Unauthorized", 3, "auth_required"),
         ("403 Forbidden", 3, "auth_required"),
+        ("429 Too Many Requests", 8, "rate_limited"),
         ("500 Internal Server Error", 1, "error"),
     ] {
         let url = answering(status).await;
