@@ -382,6 +382,48 @@ async fn a_client_that_does_not_trust_the_ca_gets_a_typed_tls_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn era_detection_stops_at_the_first_certificate_refusal() {
+    // In auto mode a failed `server/discover` probe normally falls back to `initialize`; a
+    // refused certificate would refuse that too, so the client must not try a second handshake.
+    let pki = Pki::new(&["127.0.0.1"]);
+    let server = HttpsServer::start(&pki).await;
+    let relay = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let relay_addr = relay.local_addr().expect("address");
+    let opened = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let upstream = server.addr;
+    let count = opened.clone();
+    let relaying = tokio::spawn(async move {
+        while let Ok((mut down, _)) = relay.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                if let Ok(mut up) = TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                }
+            });
+        }
+    });
+    let stranger = Pki::new(&["127.0.0.1"]);
+    let e = bounded(
+        "connect with another CA",
+        Client::connect_http(
+            &format!("https://{relay_addr}/mcp"),
+            options(EraPreference::Auto),
+            stranger.http(),
+        ),
+    )
+    .await
+    .expect_err("an untrusted certificate");
+    assert_certificate_refused(&e, "auto era, another CA");
+    let opened = opened.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        opened, 1,
+        "era detection made {opened} TLS handshakes after a refusal"
+    );
+    relaying.abort();
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_for_another_host_is_refused() {
     // A certificate from a trusted CA, for `localhost` only, reached at 127.0.0.1.
     let pki = Pki::new(&["localhost"]);

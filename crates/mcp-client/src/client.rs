@@ -364,6 +364,9 @@ impl Client {
                     return Ok(());
                 }
                 Err(e) if prefer == EraPreference::Modern => return Err(e),
+                // A bad certificate fails `initialize` the same way: no second handshake.
+                #[cfg(feature = "tls")]
+                Err(e @ ClientError::Tls(_)) => return Err(e),
                 Err(e) => {
                     tracing::debug!(error = %e, "server/discover probe failed; trying initialize")
                 }
