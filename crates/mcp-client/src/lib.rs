@@ -29,6 +29,8 @@ pub mod config;
 mod error;
 mod handlers;
 mod http;
+#[cfg(feature = "multi")]
+pub mod multi;
 #[cfg(feature = "ws")]
 mod ws;
 
