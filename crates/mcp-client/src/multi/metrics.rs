@@ -166,7 +166,7 @@ impl Metrics {
             )?,
             pool_waits: plain(
                 "pool_waits_total",
-                "Times a call waited for room in a full pool",
+                "Calls that waited for a connection (the pool was full, or it was being opened)",
             )?,
             pool_connections,
             discovery_hits: plain(

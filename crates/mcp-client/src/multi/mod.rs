@@ -51,6 +51,10 @@ use mcp_protocol::types::{
 };
 use serde_json::Value;
 
+/// The prometheus crate this client registers its metrics with (pass a `Registry` of this
+/// version in [`MultiClientOptions::registry`]).
+pub use prometheus;
+
 pub use breaker::{BreakerOptions, BreakerState};
 pub use discovery::{DiscoverOptions, ServerTools};
 pub use error::MultiError;

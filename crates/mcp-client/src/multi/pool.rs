@@ -79,7 +79,8 @@ pub struct PoolStats {
     pub connections_started: u64,
     /// Connections reopened because the previous one had died.
     pub restarts: u64,
-    /// Times a call waited for room in a full pool.
+    /// Calls that had to wait for a connection: the pool was full of busy ones, or the
+    /// server's connection was being opened by another call.
     pub waits: u64,
     /// Connections open or being opened now.
     pub connections: u64,
@@ -112,6 +113,9 @@ pub(crate) struct Server {
     /// Tool name -> safe to repeat (annotated read-only or idempotent), from the last listing.
     pub(crate) hints: Mutex<HashMap<String, bool>>,
     pub(crate) hints_known: AtomicBool,
+    /// The last connection died (exited, failed, or failed a health ping): the next one opened
+    /// is a restart.
+    lost: AtomicBool,
 }
 
 impl Server {
@@ -315,6 +319,7 @@ impl Pool {
             tools_generation: AtomicU64::new(0),
             hints: Mutex::new(HashMap::new()),
             hints_known: AtomicBool::new(false),
+            lost: AtomicBool::new(false),
         }
     }
 
@@ -369,7 +374,7 @@ impl Pool {
                     Some(_) => {
                         // The connection died (over stdio: the process exited): start again.
                         dead = take(&mut slot, state);
-                        self.metrics.pool_restarts.inc();
+                        server.lost.store(true, Ordering::Relaxed);
                         self.metrics
                             .pool_evictions
                             .with_label_values(&["closed"])
@@ -454,6 +459,9 @@ impl Pool {
             .pool_started
             .with_label_values(&[server.config.transport.kind()])
             .inc();
+        if server.lost.swap(false, Ordering::Relaxed) {
+            self.metrics.pool_restarts.inc();
+        }
         watch_list_changes(&client, server.clone(), self.tools.clone(), watcher);
         // Callers waiting for this slot to open.
         self.wake_all();
@@ -500,6 +508,7 @@ impl Pool {
             }
         };
         if let Some(c) = taken {
+            server.lost.store(true, Ordering::Relaxed);
             self.metrics
                 .pool_evictions
                 .with_label_values(&[reason])
@@ -560,6 +569,9 @@ impl Pool {
                     continue;
                 };
                 if let Some(c) = take(&mut slot, state) {
+                    if reason == "closed" {
+                        server.lost.store(true, Ordering::Relaxed);
+                    }
                     self.metrics
                         .pool_evictions
                         .with_label_values(&[reason])
