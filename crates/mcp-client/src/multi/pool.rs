@@ -212,6 +212,22 @@ pub(crate) enum AcquireError {
     Closed,
 }
 
+/// Counts a call as waiting for room while it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(waiters: &'a AtomicUsize) -> Self {
+        waiters.fetch_add(1, Ordering::SeqCst);
+        Self(waiters)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Gives back a reservation when opening the connection fails or is abandoned.
 struct Reservation<'a> {
     pool: &'a Pool,
@@ -267,7 +283,7 @@ impl Pool {
     }
 
     fn wake(&self) {
-        if self.waiters.load(Ordering::Acquire) > 0 {
+        if self.waiters.load(Ordering::SeqCst) > 0 {
             self.room.notify_waiters();
         }
     }
@@ -343,7 +359,7 @@ impl Pool {
         }
         let started = Instant::now();
         let deadline = started + self.options.acquire_timeout;
-        let mut waited = false;
+        let mut waiting: Option<Waiting<'_>> = None;
         loop {
             // Registered before looking, so a release between the look and the wait is seen.
             let room = self.room.notified();
@@ -414,14 +430,15 @@ impl Pool {
                 self.metrics.pool_misses.inc();
                 return self.fill(server).await;
             }
-            // Full of busy connections, or another call is opening this one.
-            if !waited {
-                waited = true;
+            // Full of busy connections, or another call is opening this one. Releases only
+            // notify when someone waits: count this call as waiting, then look once more, so
+            // a release that came before the count is not missed.
+            if waiting.is_none() {
                 self.metrics.pool_waits.inc();
+                waiting = Some(Waiting::new(&self.waiters));
+                continue;
             }
-            self.waiters.fetch_add(1, Ordering::AcqRel);
             let woken = tokio::time::timeout_at(deadline.into(), room).await;
-            self.waiters.fetch_sub(1, Ordering::AcqRel);
             if woken.is_err() {
                 return Err(AcquireError::Exhausted(started.elapsed()));
             }
