@@ -8,6 +8,13 @@
 //! elicitation, roots) are answered by [`Handlers`], as JSON-RPC requests from a legacy server
 //! and as `input_required` rounds from a modern one.
 //!
+//! Features:
+//!
+//! - `ws`: `Client::connect_ws`, MCP over WebSocket.
+//! - `multi`: `multi::MultiClient`, many servers through one pool with retries, circuit
+//!   breakers, a discovery cache and prometheus metrics (see `docs/multi-client.md`).
+//! - `toml`: [`config::ServerConfig::load`] reads TOML files too.
+//!
 //! ```no_run
 //! use mcp_client::{Client, ClientOptions};
 //! use mcp_transport::child::ChildSpec;
