@@ -361,10 +361,13 @@ impl Pool {
         let deadline = started + self.options.acquire_timeout;
         let mut waiting: Option<Waiting<'_>> = None;
         loop {
-            // Registered before looking, so a release between the look and the wait is seen.
-            let room = self.room.notified();
+            // A waiting call registers before it looks, so a release between the look and
+            // the wait is seen; the common case (a hit) registers nothing.
+            let room = waiting.is_some().then(|| self.room.notified());
             tokio::pin!(room);
-            room.as_mut().enable();
+            if let Some(room) = room.as_mut().as_pin_mut() {
+                room.enable();
+            }
             let mut dead = None;
             let mut victim = None;
             let reserved = {
@@ -411,16 +414,15 @@ impl Pool {
                                 .inc();
                         }
                     }
-                    if state.live < self.options.max_size.max(1) {
+                    let room_left = state.live < self.options.max_size.max(1);
+                    if room_left {
                         let mut slot = server.slot.lock().map_err(|_| AcquireError::Closed)?;
                         slot.reserved = true;
                         slot.leases += 1;
                         state.live += 1;
-                        self.metrics.pool_connections.set(gauge(state.live));
-                        true
-                    } else {
-                        false
                     }
+                    self.metrics.pool_connections.set(gauge(state.live));
+                    room_left
                 }
             };
             for client in [dead, victim].into_iter().flatten() {
@@ -438,8 +440,13 @@ impl Pool {
                 waiting = Some(Waiting::new(&self.waiters));
                 continue;
             }
-            let woken = tokio::time::timeout_at(deadline.into(), room).await;
-            if woken.is_err() {
+            let Some(room) = room.as_mut().as_pin_mut() else {
+                continue;
+            };
+            if tokio::time::timeout_at(deadline.into(), room)
+                .await
+                .is_err()
+            {
                 return Err(AcquireError::Exhausted(started.elapsed()));
             }
             if self.closed.is_cancelled() {
@@ -518,11 +525,13 @@ impl Pool {
                 .client
                 .as_ref()
                 .is_some_and(|c| Arc::ptr_eq(&c.inner, &client.inner));
-            if same {
+            let taken = if same {
                 take(&mut slot, &mut state)
             } else {
                 None
-            }
+            };
+            self.metrics.pool_connections.set(gauge(state.live));
+            taken
         };
         if let Some(c) = taken {
             server.lost.store(true, Ordering::Relaxed);
@@ -596,6 +605,7 @@ impl Pool {
                     closing.push(c);
                 }
             }
+            self.metrics.pool_connections.set(gauge(state.live));
         }
         if !closing.is_empty() {
             self.wake_all();
@@ -621,7 +631,7 @@ impl Pool {
             Ok(mut guard) => {
                 let state = &mut *guard;
                 let servers: Vec<Arc<Server>> = state.servers.values().flatten().cloned().collect();
-                servers
+                let clients = servers
                     .iter()
                     .filter_map(|s| {
                         s.slot
@@ -629,7 +639,9 @@ impl Pool {
                             .ok()
                             .and_then(|mut slot| take(&mut slot, state))
                     })
-                    .collect()
+                    .collect();
+                self.metrics.pool_connections.set(gauge(state.live));
+                clients
             }
             Err(_) => Vec::new(),
         };
