@@ -554,7 +554,7 @@ async fn fifty_servers_discovered_in_parallel_three_broken_give_typed_errors() {
     .unwrap();
     let options = DiscoverOptions {
         concurrency: 16,
-        per_server_timeout: Duration::from_secs(8),
+        per_server_timeout: Duration::from_secs(15),
         force_refresh: false,
     };
     let found = tokio::time::timeout(PATIENCE, multi.discover_all(&configs, options))

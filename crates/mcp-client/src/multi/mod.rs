@@ -281,13 +281,31 @@ impl MultiClient {
         timeout: Option<Duration>,
     ) -> Result<CallToolResult, MultiError> {
         let server = self.shared.pool.server(config);
-        if self.shared.retry.max_retries() > 0 && !server.hints_known.load(Ordering::Relaxed) {
-            // Whether the tool is safe to repeat comes from its annotations: learn them once.
-            if let Err(e) = self.discover_tools(config, false).await {
-                tracing::debug!(server = %config.name, error = %e, "could not list tools; failed calls will not be retried");
+        let server_name = &config.name;
+        if self.shared.retry.max_retries() > 0
+            && !server.hints_known.load(Ordering::Relaxed)
+            && !server.hints_tried.swap(true, Ordering::Relaxed)
+        {
+            // Whether a tool is safe to repeat comes from its annotations: the first call to a
+            // server lists its tools once (one attempt; later listings keep them up to date).
+            let generation = server.tools_generation.load(Ordering::Acquire);
+            let listed = self
+                .attempt(
+                    config,
+                    &server,
+                    Method::ToolsList,
+                    None,
+                    &|c: Client| async move { c.list_tools().await.map_err(wrap(server_name)) },
+                )
+                .await
+                .0;
+            match listed {
+                Ok(tools) => self.remember(&server, generation, &tools),
+                Err(e) => {
+                    tracing::debug!(server = %config.name, error = %e, "could not list the tools; failed calls are retried only when nothing was sent");
+                }
             }
         }
-        let server_name = &config.name;
         let arguments = &arguments;
         self.run(
             config,

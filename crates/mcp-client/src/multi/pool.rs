@@ -113,6 +113,8 @@ pub(crate) struct Server {
     /// Tool name -> safe to repeat (annotated read-only or idempotent), from the last listing.
     pub(crate) hints: Mutex<HashMap<String, bool>>,
     pub(crate) hints_known: AtomicBool,
+    /// A call already tried to learn the hints (once per server; listings teach them later).
+    pub(crate) hints_tried: AtomicBool,
     /// The last connection died (exited, failed, or failed a health ping): the next one opened
     /// is a restart.
     lost: AtomicBool,
@@ -335,6 +337,7 @@ impl Pool {
             tools_generation: AtomicU64::new(0),
             hints: Mutex::new(HashMap::new()),
             hints_known: AtomicBool::new(false),
+            hints_tried: AtomicBool::new(false),
             lost: AtomicBool::new(false),
         }
     }
@@ -648,6 +651,31 @@ impl Pool {
         self.wake_all();
         for client in clients {
             client.close().await;
+        }
+    }
+}
+
+impl Drop for Pool {
+    /// A client dropped without [`super::MultiClient::close`] still shuts its connections down
+    /// (stdio servers would otherwise outlive it), in tasks of the current runtime if any.
+    fn drop(&mut self) {
+        self.closed.cancel();
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let Ok(state) = self.state.get_mut() else {
+            return;
+        };
+        for server in state.servers.values().flatten() {
+            let client = server.slot.lock().ok().and_then(|mut s| {
+                if let Some(w) = s.watcher.take() {
+                    w.cancel();
+                }
+                s.client.take()
+            });
+            if let Some(client) = client {
+                handle.spawn(async move { client.close().await });
+            }
         }
     }
 }
