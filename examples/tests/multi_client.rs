@@ -914,3 +914,88 @@ async fn server_everything_through_the_multi_client_and_health_that_can_fail() {
     }
     multi.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_are_closed_and_a_hung_server_fails_its_health_ping() {
+    // Idle eviction: the process ends once its connection has been idle long enough.
+    let marker = unique("idle");
+    let config = marked_stdio("idle", &marker);
+    let multi = MultiClient::new(MultiClientOptions {
+        pool: PoolOptions {
+            idle_timeout: Duration::from_millis(300),
+            health_interval: Duration::from_secs(3600),
+            ..PoolOptions::default()
+        },
+        ..MultiClientOptions::default()
+    })
+    .unwrap();
+    multi
+        .call_tool(&config, "echo", json!({"text": "once"}), None)
+        .await
+        .unwrap();
+    assert_eq!(pids_with(&marker).len(), 1);
+    eventually("the idle connection is closed", || {
+        metric(
+            &multi,
+            "mcp_client_pool_evictions_total",
+            &[("reason", "idle")],
+        ) == 1.0
+    })
+    .await;
+    assert_eq!(multi.pool_stats().connections, 0);
+    eventually("the idle server exits", || pids_with(&marker).is_empty()).await;
+    multi.close().await;
+
+    // Health pings: a server that stops answering (SIGSTOP) is found by the ping and closed;
+    // the next call starts a new one.
+    let marker = unique("hung");
+    let config = marked_stdio("hung", &marker);
+    let multi = MultiClient::new(MultiClientOptions {
+        pool: PoolOptions {
+            health_interval: Duration::from_millis(100),
+            health_timeout: Duration::from_millis(300),
+            ..PoolOptions::default()
+        },
+        ..MultiClientOptions::default()
+    })
+    .unwrap();
+    multi
+        .call_tool(&config, "echo", json!({"text": "before"}), None)
+        .await
+        .unwrap();
+    let frozen = pids_with(&marker);
+    assert_eq!(frozen.len(), 1);
+    assert!(
+        Command::new("kill")
+            .args(["-STOP", &frozen[0].to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    eventually("the hung server fails its health ping", || {
+        metric(
+            &multi,
+            "mcp_client_pool_evictions_total",
+            &[("reason", "unhealthy")],
+        ) >= 1.0
+    })
+    .await;
+    let r = multi
+        .call_tool(&config, "echo", json!({"text": "after"}), None)
+        .await
+        .unwrap();
+    assert_eq!(text(&r), "after");
+    let stats = multi.pool_stats();
+    assert_eq!(
+        (stats.connections_started, stats.restarts),
+        (2, 1),
+        "{stats:?}"
+    );
+    // The frozen process is shut down with the connection (SIGKILL reaches a stopped one).
+    eventually("the hung server is gone", || {
+        !pids_with(&marker).contains(&frozen[0])
+    })
+    .await;
+    multi.close().await;
+    eventually("every server exits", || pids_with(&marker).is_empty()).await;
+}
