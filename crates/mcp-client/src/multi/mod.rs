@@ -248,7 +248,7 @@ impl MultiClient {
                 Method::ToolsList,
                 Repeat::Always,
                 None,
-                |c| async move { c.list_tools().await.map_err(wrap(name)) },
+                |c, _| async move { c.list_tools().await.map_err(wrap(name)) },
             )
             .await?;
         self.remember(server, generation, &tools);
@@ -295,7 +295,7 @@ impl MultiClient {
                     &server,
                     Method::ToolsList,
                     None,
-                    &|c: Client| async move { c.list_tools().await.map_err(wrap(server_name)) },
+                    &|c: Client, _| async move { c.list_tools().await.map_err(wrap(server_name)) },
                 )
                 .await
                 .0;
@@ -313,9 +313,10 @@ impl MultiClient {
             Method::ToolsCall,
             Repeat::Tool(name),
             timeout,
-            |c| async move {
+            |c, after| async move {
+                // The client times the call itself (and cancels it at the server).
                 let options = CallOptions {
-                    timeout,
+                    timeout: Some(after),
                     ..CallOptions::default()
                 };
                 let result = c
@@ -341,7 +342,7 @@ impl MultiClient {
             Method::ResourcesList,
             Repeat::Always,
             None,
-            |c| async move { c.list_resources().await.map_err(wrap(name)) },
+            |c, _| async move { c.list_resources().await.map_err(wrap(name)) },
         )
         .await
     }
@@ -360,7 +361,7 @@ impl MultiClient {
             Method::ResourcesRead,
             Repeat::Always,
             None,
-            |c| async move { c.read_resource(uri).await.map_err(wrap(name)) },
+            |c, _| async move { c.read_resource(uri).await.map_err(wrap(name)) },
         )
         .await
     }
@@ -375,7 +376,7 @@ impl MultiClient {
             Method::PromptsList,
             Repeat::Always,
             None,
-            |c| async move { c.list_prompts().await.map_err(wrap(name)) },
+            |c, _| async move { c.list_prompts().await.map_err(wrap(name)) },
         )
         .await
     }
@@ -396,7 +397,7 @@ impl MultiClient {
             Method::PromptsGet,
             Repeat::Always,
             None,
-            |c| async move {
+            |c, _| async move {
                 c.get_prompt(prompt, arguments.clone())
                     .await
                     .map_err(wrap(name))
@@ -479,7 +480,7 @@ impl MultiClient {
         call: F,
     ) -> Result<T, MultiError>
     where
-        F: Fn(Client) -> Fut,
+        F: Fn(Client, Duration) -> Fut,
         Fut: Future<Output = Result<T, MultiError>>,
     {
         let mut retry = 0;
@@ -534,7 +535,7 @@ impl MultiClient {
         call: &F,
     ) -> (Result<T, MultiError>, bool)
     where
-        F: Fn(Client) -> Fut,
+        F: Fn(Client, Duration) -> Fut,
         Fut: Future<Output = Result<T, MultiError>>,
     {
         let permit = match server.breaker.as_ref().map(breaker::Breaker::acquire) {
@@ -563,15 +564,20 @@ impl MultiClient {
         };
         let started = Instant::now();
         let after = timeout.unwrap_or(self.shared.call_timeout);
-        let result = match tokio::time::timeout(after, call(lease.client.clone())).await {
-            Ok(r) => r,
-            Err(_) => Err(MultiError::Client {
-                server: config.name.clone(),
-                source: ClientError::Timeout {
-                    method: method.as_str().to_owned(),
-                    after,
-                },
-            }),
+        let result = if method == Method::ToolsCall {
+            // Timed by the client (one timer, and the server hears of the cancellation).
+            call(lease.client.clone(), after).await
+        } else {
+            match tokio::time::timeout(after, call(lease.client.clone(), after)).await {
+                Ok(r) => r,
+                Err(_) => Err(MultiError::Client {
+                    server: config.name.clone(),
+                    source: ClientError::Timeout {
+                        method: method.as_str().to_owned(),
+                        after,
+                    },
+                }),
+            }
         };
         server
             .metrics
