@@ -490,6 +490,23 @@ async fn websocket_and_http_reuse_one_connection_and_list_changes_refresh_the_ca
                 && !failed.is_retryable(),
             "{failed:?}"
         );
+        // The call's own timeout: a typed, retryable timeout, not retried (slow_count is not
+        // annotated idempotent), and the connection keeps working.
+        let retries = metric(&multi, "mcp_client_retries_total", &[]);
+        let slow = multi
+            .call_tool(
+                &config,
+                "slow_count",
+                json!({"steps": 100, "delay_ms": 50}),
+                Some(Duration::from_millis(100)),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            slow.kind() == ErrorKind::Timeout && slow.is_retryable(),
+            "{slow:?}"
+        );
+        assert_eq!(metric(&multi, "mcp_client_retries_total", &[]), retries);
         let health = multi.health_check(&config).await;
         assert!(
             health.healthy && health.tools_available.unwrap() >= 8,
