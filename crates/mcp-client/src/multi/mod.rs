@@ -652,7 +652,15 @@ fn verdict(e: &MultiError) -> Verdict {
             ClientError::Http(h) if h.status().is_none_or(|s| s >= 500) && h.is_retryable() => {
                 Verdict::Failure
             }
-            _ => Verdict::Success,
+            // The server answered, even if with an error.
+            ClientError::Server(_)
+            | ClientError::Http(_)
+            | ClientError::Protocol(_)
+            | ClientError::Incompatible(_)
+            | ClientError::TooManyInputRounds(_)
+            | ClientError::TaskCancelled(_) => Verdict::Success,
+            // A TLS setup or certificate problem says nothing about the server's health.
+            _ => Verdict::Neutral,
         },
         MultiError::Tool { .. } => Verdict::Success,
         _ => Verdict::Neutral,
