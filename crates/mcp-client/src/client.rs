@@ -265,7 +265,7 @@ impl Client {
     /// Connects over a framed transport and settles the era.
     pub async fn connect(framed: Framed, options: ClientOptions) -> Result<Self, ClientError> {
         let client = Self::start(framed, options, None);
-        client.handshake().await?;
+        client.handshake_or_close().await?;
         Ok(client)
     }
 
@@ -278,8 +278,19 @@ impl Client {
             ClientError::Transport(format!("could not start {}: {e}", spec.command))
         })?;
         let client = Self::start(framed, options, Some(child));
-        client.handshake().await?;
+        client.handshake_or_close().await?;
         Ok(client)
+    }
+
+    /// The handshake; when it fails, the connection is closed (and a child process stopped)
+    /// before the error is returned: the read loop holds a clone of the client, so dropping
+    /// the caller's copy would leave both running.
+    async fn handshake_or_close(&self) -> Result<(), ClientError> {
+        let result = self.handshake().await;
+        if result.is_err() {
+            self.close().await;
+        }
+        result
     }
 
     fn start(

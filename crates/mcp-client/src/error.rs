@@ -28,6 +28,14 @@ pub enum ErrorKind {
     Authorization,
     /// Too many requests (HTTP 429).
     RateLimited,
+    /// A tool ran and reported failure (`isError: true`); the multi-server client's calls
+    /// return it as an error.
+    Tool,
+    /// A server configuration cannot be used (bad file, unset `${VAR}`, unknown transport).
+    Configuration,
+    /// The client refused to send: the server's circuit breaker is open, or the connection
+    /// pool had no room in time.
+    Unavailable,
 }
 
 /// An error from a client call.

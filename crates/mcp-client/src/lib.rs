@@ -18,6 +18,14 @@
 //! the task (`tasks/cancel`). [`Client::get_task`], [`Client::update_task`] and
 //! [`Client::cancel_task`] work on a task by id.
 //!
+//! Features:
+//!
+//! - `tls` (default): `https://` and `wss://`.
+//! - `ws`: `Client::connect_ws`, MCP over WebSocket.
+//! - `multi`: `multi::MultiClient`, many servers through one pool with retries, circuit
+//!   breakers, a discovery cache and prometheus metrics (see `docs/multi-client.md`).
+//! - `toml`: [`config::ServerConfig::load`] reads TOML files too.
+//!
 //! ```no_run
 //! use mcp_client::{Client, ClientOptions};
 //! use mcp_transport::child::ChildSpec;
@@ -39,6 +47,8 @@ pub mod config;
 mod error;
 mod handlers;
 mod http;
+#[cfg(feature = "multi")]
+pub mod multi;
 mod tasks;
 #[cfg(feature = "ws")]
 mod ws;
