@@ -24,20 +24,22 @@ pub(crate) enum Target {
     Http {
         /// The endpoint.
         url: String,
-        /// Headers from the config file.
-        headers: Vec<(String, String)>,
+        /// What the config file says: its headers and its `auth` block.
+        http: HttpClientOptions,
     },
     /// The 2024-11-05 HTTP+SSE transport, named so in a config file.
     Sse {
         /// The event-stream URL.
         url: String,
-        /// Headers from the config file.
-        headers: Vec<(String, String)>,
+        /// What the config file says: its headers and its `auth` block.
+        http: HttpClientOptions,
     },
     /// WebSocket.
     Ws {
         /// The endpoint.
         url: String,
+        /// The config file's headers (and `auth` block) for the opening handshake.
+        headers: Vec<(String, String)>,
     },
 }
 
@@ -79,14 +81,14 @@ pub(crate) fn resolve(connect: &Connect) -> Result<Target, Failure> {
                 })?;
             from_config(found)
         }
-        None => {
-            let explicit = connect.config.is_some();
-            let found = load_config(connect.config.as_deref()).ok();
-            match found {
-                Some((_, mut configs)) if explicit && configs.len() == 1 => {
-                    from_config(configs.remove(0))
+        None => match connect.config.as_deref() {
+            // A config file of one server names it.
+            Some(explicit) => {
+                let (path, mut configs) = load_config(Some(explicit))?;
+                if configs.len() == 1 {
+                    return from_config(configs.remove(0));
                 }
-                Some((path, configs)) if explicit => Err(Failure::usage(format!(
+                Err(Failure::usage(format!(
                     "{} names {} servers ({}); pick one with --server NAME",
                     path.display(),
                     configs.len(),
@@ -95,13 +97,13 @@ pub(crate) fn resolve(connect: &Connect) -> Result<Target, Failure> {
                         .map(|c| c.name.as_str())
                         .collect::<Vec<_>>()
                         .join(", ")
-                ))),
-                _ => Err(Failure::usage(
-                    "no server given: pass --server URL|NAME, or the command of a stdio server \
-                     after -- (for example: mcp tools -- mcp serve)",
-                )),
+                )))
             }
-        }
+            None => Err(Failure::usage(
+                "no server given: pass --server URL|NAME, or the command of a stdio server \
+                 after -- (for example: mcp tools -- mcp serve)",
+            )),
+        },
     }
 }
 
@@ -110,10 +112,11 @@ fn from_url(url: &str) -> Result<Target, Failure> {
     match scheme.to_ascii_lowercase().as_str() {
         "http" | "https" => Ok(Target::Http {
             url: url.to_owned(),
-            headers: Vec::new(),
+            http: HttpClientOptions::default(),
         }),
         "ws" | "wss" => Ok(Target::Ws {
             url: url.to_owned(),
+            headers: Vec::new(),
         }),
         other => Err(Failure::usage(format!(
             "{url}: scheme {other:?} is not one of http, https, ws, wss"
@@ -122,23 +125,27 @@ fn from_url(url: &str) -> Result<Target, Failure> {
 }
 
 fn from_config(config: ServerConfig) -> Result<Target, Failure> {
-    let spec = config.child_spec();
-    match config.transport {
-        TransportConfig::Stdio { .. } => spec
+    match &config.transport {
+        TransportConfig::Stdio { .. } => config
+            .child_spec()
             .map(Target::Stdio)
             .ok_or_else(|| Failure::usage("a stdio server without a command")),
-        TransportConfig::Http { url, headers } => Ok(Target::Http {
-            url,
-            headers: headers.into_iter().collect(),
+        TransportConfig::Http { url, .. } => Ok(Target::Http {
+            url: url.clone(),
+            http: config.http_options(),
         }),
-        TransportConfig::Sse { url, headers } => Ok(Target::Sse {
-            url,
-            headers: headers.into_iter().collect(),
+        TransportConfig::Sse { url, .. } => Ok(Target::Sse {
+            url: url.clone(),
+            http: config.http_options(),
         }),
-        TransportConfig::WebSocket { url } => Ok(Target::Ws { url }),
+        TransportConfig::WebSocket { url, .. } => Ok(Target::Ws {
+            url: url.clone(),
+            headers: config.headers(),
+        }),
         other => Err(Failure::usage(format!(
-            "server {:?}: transport {other:?} is not supported by this mcp",
-            config.name
+            "server {:?}: transport {:?} is not supported by this mcp",
+            config.name,
+            other.kind()
         ))),
     }
 }
@@ -157,10 +164,8 @@ fn load_config(explicit: Option<&Path>) -> Result<(PathBuf, Vec<ServerConfig>), 
                 )
             })?,
     };
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
-    let configs = ServerConfig::parse_many(&text)
-        .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+    // JSON, or TOML by its extension; `${VAR}` in values comes from the environment.
+    let configs = ServerConfig::load(&path).map_err(|e| Failure::usage(e.to_string()))?;
     Ok((path, configs))
 }
 
@@ -335,14 +340,12 @@ pub(crate) async fn open(
     options: ClientOptions,
 ) -> Result<Connection, Failure> {
     let connect_timeout = options.request_timeout.min(Duration::from_secs(10));
-    let http_options = |mut headers: Vec<(String, String)>| {
-        headers.extend(extra_headers.clone());
-        HttpClientOptions {
-            headers,
-            connect_timeout,
-            tls: tls.clone(),
-            ..HttpClientOptions::default()
-        }
+    // The config file's options, with the command line's headers and TLS on top.
+    let http_options = |mut http: HttpClientOptions| {
+        http.headers.extend(extra_headers.clone());
+        http.connect_timeout = connect_timeout;
+        http.tls = tls.clone();
+        http
     };
     let (result, transport) = match target {
         Target::Stdio(mut spec) => {
@@ -359,21 +362,22 @@ pub(crate) async fn open(
             spec.shutdown_grace = STDIO_SHUTDOWN_GRACE;
             (Client::spawn(&spec, options).await, "stdio")
         }
-        Target::Http { url, headers } => {
-            let client = Client::connect_http(&url, options, http_options(headers)).await;
+        Target::Http { url, http } => {
+            let client = Client::connect_http(&url, options, http_options(http)).await;
             let transport = match &client {
                 Ok(c) if is_sse(c) => "http+sse",
                 _ => "streamable-http",
             };
             (client, transport)
         }
-        Target::Sse { url, headers } => (
-            Client::connect_sse(&url, options, http_options(headers)).await,
+        Target::Sse { url, http } => (
+            Client::connect_sse(&url, options, http_options(http)).await,
             "http+sse",
         ),
-        Target::Ws { url } => {
+        Target::Ws { url, mut headers } => {
+            headers.extend(extra_headers.clone());
             let ws = mcp_client::WsClientOptions {
-                headers: extra_headers.clone(),
+                headers,
                 tls: tls.clone(),
                 ..mcp_client::WsClientOptions::default()
             };

@@ -6,7 +6,7 @@ mod mcp_process;
 use std::process::Stdio;
 use std::time::Duration;
 
-use mcp_process::{LIMIT, MCP, TempDir, mcp, with_stdio_server};
+use mcp_process::{LIMIT, MCP, TempDir, mcp, mcp_with_env, with_stdio_server};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -409,6 +409,26 @@ async fn servers_are_named_in_a_config_file() {
     let ran = mcp(&["tools", "-c", path], "").await;
     assert_eq!(ran.code, 2, "{ran:?}");
     assert!(ran.stderr.contains("example, other"), "{ran:?}");
+
+    // TOML, with `${VAR}` taken from the environment; one server, so no --server needed.
+    let toml = dir.0.join("servers.toml");
+    std::fs::write(
+        &toml,
+        "[mcpServers.example]\ncommand = \"${MCP_CLI_TEST_BIN}\"\nargs = [\"serve\", \"--name\", \"${MCP_CLI_TEST_NAME}\"]\n",
+    )
+    .unwrap();
+    let toml = toml.to_str().unwrap();
+    let env = [
+        ("MCP_CLI_TEST_BIN", MCP),
+        ("MCP_CLI_TEST_NAME", "from-toml"),
+    ];
+    let ran = mcp_with_env(&["discover", "-c", toml, "--format", "json"], "", &env).await;
+    assert_eq!(ran.code, 0, "{ran:?}");
+    assert_eq!(ran.json()["server"]["name"], "from-toml");
+    // An unset variable is named, and is a usage error.
+    let ran = mcp_with_env(&["discover", "-c", toml], "", &env[..1]).await;
+    assert_eq!(ran.code, 2, "{ran:?}");
+    assert!(ran.stderr.contains("MCP_CLI_TEST_NAME"), "{ran:?}");
 }
 
 /// The processes whose command line contains `marker`, other than `except`.

@@ -44,8 +44,14 @@ impl Ran {
 
 /// `mcp ARGS` with `stdin` as its input, to the end.
 pub async fn mcp(args: &[&str], stdin: &str) -> Ran {
+    mcp_with_env(args, stdin, &[]).await
+}
+
+/// [`mcp`] with more environment variables.
+pub async fn mcp_with_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Ran {
     let mut child = Command::new(MCP)
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
