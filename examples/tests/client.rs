@@ -289,6 +289,29 @@ async fn a_failed_handshake_stops_the_server_process() {
 }
 
 #[tokio::test]
+async fn close_ends_the_server_input_so_it_can_exit_on_its_own() {
+    // The server exits when its stdin ends and leaves a mark; a signal would kill it before
+    // that. The grace before signals is long, so only a closed stdin explains the mark.
+    let dir = std::env::temp_dir().join(format!("mcp-close-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mark = dir.join("saw-eof");
+    let script = format!(
+        "{INIT_REPLY} while read line; do :; done; echo eof > '{}'",
+        mark.display()
+    );
+    let mut spec = sh(&script);
+    spec.shutdown_grace = Duration::from_secs(30);
+    let client = Client::spawn(&spec, legacy_only()).await.unwrap();
+    let extra = client.clone(); // clones (the read loop holds one too) must not keep it open
+    tokio::time::timeout(Duration::from_secs(20), client.close())
+        .await
+        .expect("close waits for the server to exit, not for the grace period");
+    assert!(mark.exists(), "the server never saw the end of its input");
+    drop(extra);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
 async fn a_server_ignoring_sigterm_leaves_nothing_behind() {
     let script = format!("trap '' TERM; {INIT_REPLY} sleep 1000 & sleep 1000");
     let client = Client::spawn(&sh(&script), legacy_only()).await.unwrap();

@@ -300,8 +300,9 @@ impl Client {
     ) -> Self {
         let (reader, writer) = framed;
         let (out, rx) = mpsc::channel(1024);
-        tokio::spawn(write_loop(writer, rx));
-        Self::start_with(out, Source::Framed(reader), options, child, None)
+        let client = Self::start_with(out, Source::Framed(reader), options, child, None);
+        tokio::spawn(write_loop(writer, rx, client.inner.closed.clone()));
+        client
     }
 
     /// Starts a client whose messages go out on `out` and come in from `source`.
@@ -1179,8 +1180,31 @@ fn to_value<T: Serialize>(v: &T, version: ProtocolVersion) -> Result<Value, Clie
         .map_err(|e| ClientError::Protocol(e.to_string()))
 }
 
-async fn write_loop(mut writer: FrameWriter<BoxWriter>, mut rx: mpsc::Receiver<Vec<u8>>) {
-    while let Some(first) = rx.recv().await {
+/// Writes queued messages, flushing when the queue is empty. Ends when every sender is gone or
+/// the client is closed: then what is already queued is written and the stream is shut down,
+/// which is the end of input a stdio server waits for (the senders live as long as any clone of
+/// the client, so waiting for them alone would leave a child's stdin open).
+async fn write_loop(
+    mut writer: FrameWriter<BoxWriter>,
+    mut rx: mpsc::Receiver<Vec<u8>>,
+    closed: CancellationToken,
+) {
+    loop {
+        let first = tokio::select! {
+            biased;
+            first = rx.recv() => match first {
+                Some(first) => first,
+                None => break,
+            },
+            () = closed.cancelled() => {
+                while let Ok(last) = rx.try_recv() {
+                    if writer.send(&last).await.is_err() {
+                        return;
+                    }
+                }
+                break;
+            }
+        };
         if writer.send(&first).await.is_err() {
             return;
         }
