@@ -14,8 +14,8 @@ use mcp_protocol::types::{ElicitResult, ElicitValue, ResourceContents};
 use mcp_transport::child::ChildSpec;
 use serde_json::json;
 
-#[path = "example_routes.rs"]
-mod example_routes;
+#[path = "../crates/mcp-cli/src/example.rs"]
+mod example;
 
 /// This very binary, which serves the example routes on stdio when given `--serve-stdio`.
 fn server_path() -> PathBuf {
@@ -23,12 +23,7 @@ fn server_path() -> PathBuf {
 }
 
 async fn serve_stdio() -> std::io::Result<()> {
-    let server = mcp_server::Server::with_options(
-        mcp_protocol::types::Implementation::new("example-server", env!("CARGO_PKG_VERSION")),
-        example_routes::router(),
-        mcp_server::ServerOptions::default(),
-    );
-    server.serve_stdio().await
+    example::server("example-server").serve_stdio().await
 }
 
 async fn run(era: EraPreference) -> Result<(), ClientError> {

@@ -1,4 +1,5 @@
-//! The example server: every kind of route the SDK offers (see `example_routes.rs`), served over
+//! The example server: every kind of route the SDK offers (see `crates/mcp-cli/src/example.rs`,
+//! which `mcp serve` serves too), served over
 //! stdio, or Streamable HTTP with `--http ADDR`, in both protocol eras.
 //!
 //! Run: `cargo run -p mcp-examples --bin example-server` (then speak MCP on stdin), or point any
@@ -7,22 +8,14 @@
 //! (`--http 127.0.0.1:8080 --ws`) serves MCP over WebSocket at `ws://127.0.0.1:8080/ws` too, on
 //! the same port, and prints that URL on a second line.
 
-#[path = "example_routes.rs"]
-mod example_routes;
+#[path = "../crates/mcp-cli/src/example.rs"]
+mod example;
 
-use mcp_server::{Server, ServerOptions};
+use mcp_server::Server;
 
 /// The example routes with their options.
 fn server() -> Server {
-    let options = ServerOptions {
-        instructions: Some("An example server: try echo, add and slow_count.".into()),
-        ..ServerOptions::default()
-    };
-    Server::with_options(
-        mcp_protocol::types::Implementation::new("example-server", env!("CARGO_PKG_VERSION")),
-        example_routes::router(),
-        options,
-    )
+    example::server("example-server")
 }
 
 /// Serves the example routes on stdio until stdin ends.

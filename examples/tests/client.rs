@@ -257,6 +257,61 @@ async fn a_refused_probe_is_retried_once_with_the_mutual_version() {
 }
 
 #[tokio::test]
+async fn a_failed_handshake_stops_the_server_process() {
+    // A server that reads its requests and never answers: the handshake times out, and the
+    // process must not outlive the error (the caller has no handle left to close it with).
+    let seconds = 1000 + std::process::id() % 1000;
+    let script = format!("read probe; read init; exec sleep {seconds}");
+    let opts = ClientOptions {
+        probe_timeout: Duration::from_millis(200),
+        request_timeout: Duration::from_millis(300),
+        ..ClientOptions::default()
+    };
+    let err = Client::spawn(&sh(&script), opts).await.unwrap_err();
+    assert!(matches!(err, ClientError::Timeout { .. }), "{err:?}");
+    let cmdline = format!("sleep\u{0}{seconds}\u{0}");
+    let running = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter_map(|e| std::fs::read_to_string(e.path().join("cmdline")).ok())
+            .any(|c| c == cmdline)
+    };
+    // The shutdown finished before spawn returned; allow the kernel a moment to reap.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while running() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        !running(),
+        "the server process outlived the failed handshake"
+    );
+}
+
+#[tokio::test]
+async fn close_ends_the_server_input_so_it_can_exit_on_its_own() {
+    // The server exits when its stdin ends and leaves a mark; a signal would kill it before
+    // that. The grace before signals is long, so only a closed stdin explains the mark.
+    let dir = std::env::temp_dir().join(format!("mcp-close-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mark = dir.join("saw-eof");
+    let script = format!(
+        "{INIT_REPLY} while read line; do :; done; echo eof > '{}'",
+        mark.display()
+    );
+    let mut spec = sh(&script);
+    spec.shutdown_grace = Duration::from_secs(30);
+    let client = Client::spawn(&spec, legacy_only()).await.unwrap();
+    let extra = client.clone(); // clones (the read loop holds one too) must not keep it open
+    tokio::time::timeout(Duration::from_secs(20), client.close())
+        .await
+        .expect("close waits for the server to exit, not for the grace period");
+    assert!(mark.exists(), "the server never saw the end of its input");
+    drop(extra);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
 async fn a_server_ignoring_sigterm_leaves_nothing_behind() {
     let script = format!("trap '' TERM; {INIT_REPLY} sleep 1000 & sleep 1000");
     let client = Client::spawn(&sh(&script), legacy_only()).await.unwrap();

@@ -10,6 +10,8 @@
 //!   rmcp's over stdio at 1 and 16 calls in flight, in both eras; same runs, medians and noise
 //!   detection as `stdio`. See `docs/benchmarks.md`.
 //! - `cargo xtask bench http [OPTIONS]`: the HTTP benchmark, in `bench_http.rs`.
+//! - `cargo xtask bench pool [OPTIONS]`: what the multi-server client's pool costs against a
+//!   raw client, over stdio and HTTP, in `bench_pool.rs`.
 //! - `cargo xtask bench codec [ARGS...]`: the criterion benchmark of the protocol codec,
 //!   `ARGS` appended to its `cargo bench` command.
 //! - `cargo xtask bench [ARGS...]`: all three, `ARGS` going to the codec benchmark as before.
@@ -23,8 +25,8 @@ use crate::process::{cargo, display, repo_root, run_ok};
 
 /// Usage of `cargo xtask bench`.
 const USAGE: &str = "\
-Usage: cargo xtask bench [stdio [OPTIONS] | client [OPTIONS] | http [OPTIONS] | codec [ARGS...]
-                          | ARGS...]
+Usage: cargo xtask bench [stdio [OPTIONS] | client [OPTIONS] | http [OPTIONS] | pool [OPTIONS]
+                          | codec [ARGS...] | ARGS...]
 
   stdio     The stdio benchmark (bench/): our server, rmcp 3.x and the bare ceiling, each
             serving `echo`, at 1 and 16 calls in flight; prints the table.
@@ -40,7 +42,7 @@ Usage: cargo xtask bench [stdio [OPTIONS] | client [OPTIONS] | http [OPTIONS] | 
                                      legacy table, then the modern one)
             --quick                  one run per case, fewer calls (a smoke test)
   codec     The criterion benchmark of the protocol codec; ARGS go to `cargo bench`.
-  (none)    stdio, client and http with their defaults, then codec with ARGS
+  (none)    stdio, client, http and pool with their defaults, then codec with ARGS
             (`cargo xtask bench -- --quick`).
 ";
 
@@ -79,17 +81,23 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
             }
         },
         Some((first, rest)) if first == "http" => crate::bench_http::dispatch(rest, USAGE),
+        Some((first, rest)) if first == "pool" => crate::bench_pool::dispatch(rest, USAGE),
         Some((first, rest)) if first == "codec" => exit_code(criterion(rest)),
         Some((first, _)) if first == "help" || first == "-h" || first == "--help" => {
-            print!("{USAGE}{}", crate::bench_http::USAGE);
+            print!(
+                "{USAGE}{}{}",
+                crate::bench_http::USAGE,
+                crate::bench_pool::USAGE
+            );
             ExitCode::SUCCESS
         }
         _ => {
             let stdio_ok = stdio(&StdioOptions::default());
             let client_ok = client(&ClientBenchOptions::default());
             let http_ok = crate::bench_http::run_default();
+            let pool_ok = crate::bench_pool::run_default();
             let codec_ok = criterion(args);
-            exit_code(stdio_ok && client_ok && http_ok && codec_ok)
+            exit_code(stdio_ok && client_ok && http_ok && pool_ok && codec_ok)
         }
     }
 }
@@ -285,10 +293,10 @@ const MAX_SECONDS: &str = "5";
 /// disturbed: it is retried, and marked in the table if every attempt was disturbed. On this
 /// 2-core machine a concurrent build changes the numbers severalfold (and not always downwards:
 /// a busy core pushes both processes onto the other one, where wake-ups are cheaper).
-const DISTURBED_PCT: f64 = 5.0;
+pub(crate) const DISTURBED_PCT: f64 = 5.0;
 
 /// Attempts per run while they are disturbed; the least disturbed attempt is kept.
-const ATTEMPTS: usize = 3;
+pub(crate) const ATTEMPTS: usize = 3;
 
 /// How long to wait for a quiet machine before each attempt.
 const QUIET_WAIT: Duration = Duration::from_secs(60);
@@ -322,7 +330,7 @@ fn busy_pct(period: Duration) -> Option<f64> {
 
 /// Waits (up to [`QUIET_WAIT`]) until other processes leave the machine idle; returns whether
 /// it became quiet.
-fn wait_for_quiet() -> bool {
+pub(crate) fn wait_for_quiet() -> bool {
     let deadline = Instant::now() + QUIET_WAIT;
     let mut told = false;
     loop {
@@ -382,7 +390,7 @@ impl RunResult {
 }
 
 /// The number after `"key":` in a flat JSON object (the generator's own output format).
-fn json_number(line: &str, key: &str) -> Option<f64> {
+pub(crate) fn json_number(line: &str, key: &str) -> Option<f64> {
     let pattern = format!("\"{key}\":");
     let start = line.find(&pattern)? + pattern.len();
     let rest = &line[start..];
@@ -396,7 +404,7 @@ fn median(runs: &[RunResult]) -> Option<RunResult> {
 }
 
 /// The run with the median `key` (the lower middle one for an even count).
-fn median_by<T: Clone>(runs: &[T], key: impl Fn(&T) -> f64) -> Option<T> {
+pub(crate) fn median_by<T: Clone>(runs: &[T], key: impl Fn(&T) -> f64) -> Option<T> {
     let mut sorted = runs.to_vec();
     sorted.sort_by(|a, b| key(a).total_cmp(&key(b)));
     let index = sorted.len().checked_sub(1)? / 2;
@@ -405,7 +413,7 @@ fn median_by<T: Clone>(runs: &[T], key: impl Fn(&T) -> f64) -> Option<T> {
 
 /// The cargo target folder: `$CARGO_TARGET_DIR` (relative to the current folder) if set and
 /// non-empty, else `<root>/target`.
-fn target_dir(root: &Path) -> PathBuf {
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR").filter(|v| !v.is_empty()) {
         Some(dir) => std::env::current_dir()
             .unwrap_or_else(|_| root.to_path_buf())
@@ -940,7 +948,7 @@ fn client(options: &ClientBenchOptions) -> bool {
 }
 
 /// Appends `lines` to the file at `path`, creating it and its folder if needed.
-fn append_log(path: &Path, lines: &str) -> std::io::Result<()> {
+pub(crate) fn append_log(path: &Path, lines: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
@@ -998,7 +1006,7 @@ fn run_client_case(
 }
 
 /// Runs `command` (a benchmark binary named `name`); returns the last JSON line it printed.
-fn json_line_of(mut command: Command, name: &str) -> Result<String, String> {
+pub(crate) fn json_line_of(mut command: Command, name: &str) -> Result<String, String> {
     command.stdin(Stdio::null()).stderr(Stdio::inherit());
     let output = command
         .output()

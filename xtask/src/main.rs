@@ -13,6 +13,7 @@
 
 mod bench;
 mod bench_http;
+mod bench_pool;
 mod ci;
 mod conformance;
 mod peers;

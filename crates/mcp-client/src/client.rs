@@ -265,7 +265,7 @@ impl Client {
     /// Connects over a framed transport and settles the era.
     pub async fn connect(framed: Framed, options: ClientOptions) -> Result<Self, ClientError> {
         let client = Self::start(framed, options, None);
-        client.handshake().await?;
+        client.handshake_or_close().await?;
         Ok(client)
     }
 
@@ -278,8 +278,19 @@ impl Client {
             ClientError::Transport(format!("could not start {}: {e}", spec.command))
         })?;
         let client = Self::start(framed, options, Some(child));
-        client.handshake().await?;
+        client.handshake_or_close().await?;
         Ok(client)
+    }
+
+    /// The handshake; when it fails, the connection is closed (and a child process stopped)
+    /// before the error is returned: the read loop holds a clone of the client, so dropping
+    /// the caller's copy would leave both running.
+    async fn handshake_or_close(&self) -> Result<(), ClientError> {
+        let result = self.handshake().await;
+        if result.is_err() {
+            self.close().await;
+        }
+        result
     }
 
     fn start(
@@ -289,8 +300,9 @@ impl Client {
     ) -> Self {
         let (reader, writer) = framed;
         let (out, rx) = mpsc::channel(1024);
-        tokio::spawn(write_loop(writer, rx));
-        Self::start_with(out, Source::Framed(reader), options, child, None)
+        let client = Self::start_with(out, Source::Framed(reader), options, child, None);
+        tokio::spawn(write_loop(writer, rx, client.inner.closed.clone()));
+        client
     }
 
     /// Starts a client whose messages go out on `out` and come in from `source`.
@@ -364,6 +376,9 @@ impl Client {
                     return Ok(());
                 }
                 Err(e) if prefer == EraPreference::Modern => return Err(e),
+                // A bad certificate fails `initialize` the same way: no second handshake.
+                #[cfg(feature = "tls")]
+                Err(e @ ClientError::Tls(_)) => return Err(e),
                 Err(e) => {
                     tracing::debug!(error = %e, "server/discover probe failed; trying initialize")
                 }
@@ -1165,8 +1180,31 @@ fn to_value<T: Serialize>(v: &T, version: ProtocolVersion) -> Result<Value, Clie
         .map_err(|e| ClientError::Protocol(e.to_string()))
 }
 
-async fn write_loop(mut writer: FrameWriter<BoxWriter>, mut rx: mpsc::Receiver<Vec<u8>>) {
-    while let Some(first) = rx.recv().await {
+/// Writes queued messages, flushing when the queue is empty. Ends when every sender is gone or
+/// the client is closed: then what is already queued is written and the stream is shut down,
+/// which is the end of input a stdio server waits for (the senders live as long as any clone of
+/// the client, so waiting for them alone would leave a child's stdin open).
+async fn write_loop(
+    mut writer: FrameWriter<BoxWriter>,
+    mut rx: mpsc::Receiver<Vec<u8>>,
+    closed: CancellationToken,
+) {
+    loop {
+        let first = tokio::select! {
+            biased;
+            first = rx.recv() => match first {
+                Some(first) => first,
+                None => break,
+            },
+            () = closed.cancelled() => {
+                while let Ok(last) = rx.try_recv() {
+                    if writer.send(&last).await.is_err() {
+                        return;
+                    }
+                }
+                break;
+            }
+        };
         if writer.send(&first).await.is_err() {
             return;
         }

@@ -28,6 +28,14 @@ pub enum ErrorKind {
     Authorization,
     /// Too many requests (HTTP 429).
     RateLimited,
+    /// A tool ran and reported failure (`isError: true`); the multi-server client's calls
+    /// return it as an error.
+    Tool,
+    /// A server configuration cannot be used (bad file, unset `${VAR}`, unknown transport).
+    Configuration,
+    /// The client refused to send: the server's circuit breaker is open, or the connection
+    /// pool had no room in time.
+    Unavailable,
 }
 
 /// An error from a client call.
@@ -64,6 +72,12 @@ pub enum ClientError {
     /// someone holding its id, or by the server.
     #[error("the task {0} was cancelled")]
     TaskCancelled(String),
+    /// TLS failed (`https://`, `wss://`): an untrusted certificate, one for another host, a
+    /// server that does not speak TLS, unusable TLS options. Of kind
+    /// [`ErrorKind::Transport`] but not retryable.
+    #[cfg(feature = "tls")]
+    #[error(transparent)]
+    Tls(mcp_transport::tls::TlsError),
 }
 
 impl ClientError {
@@ -71,6 +85,8 @@ impl ClientError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::Transport(_) => ErrorKind::Transport,
+            #[cfg(feature = "tls")]
+            Self::Tls(_) => ErrorKind::Transport,
             Self::Timeout { .. } => ErrorKind::Timeout,
             Self::Server(e) => match e.code {
                 mcp_protocol::error::code::RESOURCE_NOT_FOUND => ErrorKind::Resource,
@@ -107,6 +123,8 @@ impl ClientError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Http(e) => e.is_retryable(),
+            #[cfg(feature = "tls")]
+            Self::Tls(_) => false,
             _ => matches!(self.kind(), ErrorKind::Transport | ErrorKind::Timeout),
         }
     }

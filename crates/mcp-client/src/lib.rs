@@ -1,5 +1,6 @@
 //! A dual-era MCP client: connects to any MCP server, legacy (`initialize`, up to 2025-11-25) or
-//! modern (stateless 2026-07-28), over Streamable HTTP ([`Client::connect_http`]), over any framed
+//! modern (stateless 2026-07-28), over Streamable HTTP ([`Client::connect_http`]; `https://` with
+//! the default feature `tls`, see `TlsOptions`), over any framed
 //! transport, or as a child process.
 //!
 //! Connecting probes `server/discover`; on any answer that is not a modern one, or on silence,
@@ -16,6 +17,14 @@
 //! [`ClientError::TaskCancelled`]. Dropping the call, or `max_total_timeout` passing, cancels
 //! the task (`tasks/cancel`). [`Client::get_task`], [`Client::update_task`] and
 //! [`Client::cancel_task`] work on a task by id.
+//!
+//! Features:
+//!
+//! - `tls` (default): `https://` and `wss://`.
+//! - `ws`: `Client::connect_ws`, MCP over WebSocket.
+//! - `multi`: `multi::MultiClient`, many servers through one pool with retries, circuit
+//!   breakers, a discovery cache and prometheus metrics (see `docs/multi-client.md`).
+//! - `toml`: [`config::ServerConfig::load`] reads TOML files too.
 //!
 //! ```no_run
 //! use mcp_client::{Client, ClientOptions};
@@ -38,6 +47,8 @@ pub mod config;
 mod error;
 mod handlers;
 mod http;
+#[cfg(feature = "multi")]
+pub mod multi;
 mod tasks;
 #[cfg(feature = "ws")]
 mod ws;
@@ -49,5 +60,7 @@ pub use client::{
 pub use error::{ClientError, ErrorKind};
 pub use handlers::Handlers;
 pub use mcp_transport::http_client::{Credentials, HttpClientOptions, HttpError};
+#[cfg(feature = "tls")]
+pub use mcp_transport::tls::{TlsError, TlsOptions, TrustedRoots};
 #[cfg(feature = "ws")]
 pub use mcp_transport::ws_client::{WsClientOptions, WsError};

@@ -1,7 +1,10 @@
-//! The example server's routes: tools (plain, structured, with progress and logging, asking the
-//! user, sampling, roots, ping, a slow one that honours cancellation, one that fails), static and
-//! templated resources, a prompt and completions. Shared by the `example-server` and `demo`
-//! binaries.
+//! The example server: tools (plain, structured, with progress and logging, asking the user,
+//! sampling, roots, ping, a slow one that honours cancellation, one that fails), static and
+//! templated resources, a prompt and completions.
+//!
+//! It lives here because `mcp serve` and `mcp demo` serve it; the programs in `examples/`
+//! (`example-server`, `demo`) compile this same file through a `#[path]` module, so there is one
+//! copy of the routes and the examples need no dependency on the CLI.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,7 +15,7 @@ use mcp_protocol::types::{
 };
 use mcp_server::{
     Args, CancellationToken, Client, CompleteWith, Json, Logger, Progress, Prompt, Resource,
-    ResourceTemplate, Router, Tool, ToolError,
+    ResourceTemplate, Router, Server, ServerOptions, Tool, ToolError,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -164,6 +167,19 @@ async fn ping_client(client: Client) -> Result<String, ToolError> {
 
 async fn fail() -> Result<String, ToolError> {
     Err(ToolError::failed("this tool always fails"))
+}
+
+/// The example server, named `name` (`example-server` unless a caller renames it).
+pub(crate) fn server(name: &str) -> Server {
+    let options = ServerOptions {
+        instructions: Some("An example server: try echo, add and slow_count.".into()),
+        ..ServerOptions::default()
+    };
+    Server::with_options(
+        mcp_protocol::types::Implementation::new(name, env!("CARGO_PKG_VERSION")),
+        router(),
+        options,
+    )
 }
 
 /// The example server's routes.
