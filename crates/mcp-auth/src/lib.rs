@@ -16,6 +16,7 @@
 
 mod authenticator;
 mod error;
+pub mod oauth;
 mod permission;
 mod principal;
 
