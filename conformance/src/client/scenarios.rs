@@ -196,18 +196,9 @@ fn era(run: &Run) -> EraPreference {
     }
 }
 
-/// Connects to the scenario's server with `handlers`.
-async fn connect(run: &Run, handlers: Handlers) -> Result<Client, Failure> {
-    connect_with(run, handlers, HttpClientOptions::default()).await
-}
-
-/// Connects to the scenario's server with `handlers` and these transport options.
-async fn connect_with(
-    run: &Run,
-    handlers: Handlers,
-    http: HttpClientOptions,
-) -> Result<Client, Failure> {
-    let options = ClientOptions {
+/// The client's options for the scenario, with `handlers`.
+fn client_options(run: &Run, handlers: Handlers) -> ClientOptions {
+    ClientOptions {
         client_info: mcp_protocol::types::Implementation::new(
             "mcp-rs-conformance-client",
             env!("CARGO_PKG_VERSION"),
@@ -216,8 +207,13 @@ async fn connect_with(
         handlers,
         request_timeout: Duration::from_secs(20),
         ..ClientOptions::default()
-    };
-    Ok(Client::connect_http(&run.url, options, http).await?)
+    }
+}
+
+/// Connects to the scenario's server with `handlers`.
+async fn connect(run: &Run, handlers: Handlers) -> Result<Client, Failure> {
+    let options = client_options(run, handlers);
+    Ok(Client::connect_http(&run.url, options, HttpClientOptions::default()).await?)
 }
 
 /// Answers every form by accepting it without filling anything in: the SDK completes the
@@ -509,6 +505,7 @@ async fn authorization(run: &Run, client_credentials: bool) -> Outcome {
     let oauth = builder
         .build()
         .map_err(|e| Failure::Failed(e.to_string()))?;
+    // A refused request only says 401; the OAuth client knows why it could not authorize.
     let explain = |e: mcp_client::ClientError| match oauth.last_error() {
         Some(why) => Failure::Failed(format!("{e} (authorization: {why})")),
         None => Failure::Failed(e.to_string()),
@@ -517,15 +514,10 @@ async fn authorization(run: &Run, client_credentials: bool) -> Outcome {
         credentials: Some(Arc::new(oauth.clone())),
         ..HttpClientOptions::default()
     };
-    let client = connect_with(run, Handlers::default(), http)
+    let options = client_options(run, Handlers::default());
+    let client = Client::connect_http(&run.url, options, http)
         .await
-        .map_err(|e| match e {
-            Failure::Failed(why) => match oauth.last_error() {
-                Some(auth) => Failure::Failed(format!("{why} (authorization: {auth})")),
-                None => Failure::Failed(why),
-            },
-            other => other,
-        })?;
+        .map_err(explain)?;
     let tools = client.list_tools().await.map_err(explain)?;
     if tools.iter().any(|t| t.name == "test-tool") {
         let result = client
