@@ -16,7 +16,7 @@ use super::http::{HttpClient, HttpClientError, OAuth2Http};
 use super::metadata::AuthorizationServerMetadata;
 use super::redirect::{AuthorizationCallback, RedirectHandler};
 use super::registration::{ClientRegistration, TokenEndpointAuthMethod};
-use super::scope::Scopes;
+use super::scope::{OFFLINE_ACCESS, Scopes};
 use super::store::StoredTokens;
 
 /// Seconds since the Unix epoch.
@@ -195,6 +195,11 @@ pub(crate) async fn authorization_code(
         .add_extra_param("resource", target.resource.clone());
     for scope in scopes.iter() {
         request = request.add_scope(Scope::new(scope.to_owned()));
+    }
+    if scopes.contains(OFFLINE_ACCESS) && server.lists_scope("openid") {
+        // OpenID Connect Core section 11: an OpenID provider ignores `offline_access` unless
+        // the user is asked for consent.
+        request = request.add_extra_param("prompt", "consent");
     }
     let (url, state) = request.url();
     // The issuer the response must come from is fixed before the user leaves (RFC 9207).
