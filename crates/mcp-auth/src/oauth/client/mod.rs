@@ -742,3 +742,340 @@ impl Inner {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+    use serde_json::{Value, json};
+    use sha2::Digest as _;
+
+    const SERVER: &str = "http://mcp.test/mcp";
+    const ISSUER: &str = "http://as.test";
+
+    /// One request the client sent: method, URL, form or JSON body.
+    type Sent = (String, String, String);
+
+    /// The resource's metadata and an authorization server, answering from memory; every
+    /// request is recorded. The authorization server stands in for one nobody here wrote.
+    #[derive(Debug)]
+    struct Servers {
+        authorization_server: Value,
+        sent: Mutex<Vec<Sent>>,
+    }
+
+    impl Servers {
+        fn new(authorization_server: Value) -> Arc<Self> {
+            Arc::new(Self {
+                authorization_server,
+                sent: Mutex::new(Vec::new()),
+            })
+        }
+
+        fn sent(&self, path: &str) -> Vec<Sent> {
+            self.sent
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(_, url, _)| url.contains(path))
+                .cloned()
+                .collect()
+        }
+    }
+
+    fn json_answer(status: u16, body: &Value) -> HttpResponse {
+        ::http::Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .body(body.to_string().into_bytes())
+            .unwrap()
+    }
+
+    impl HttpClient for Servers {
+        fn send(
+            &self,
+            request: HttpRequest,
+        ) -> BoxFuture<'_, Result<HttpResponse, HttpClientError>> {
+            let url = request.uri().to_string();
+            let body = String::from_utf8_lossy(request.body()).into_owned();
+            let tokens = {
+                let mut sent = self.sent.lock().unwrap();
+                sent.push((request.method().to_string(), url.clone(), body));
+                sent.iter()
+                    .filter(|(_, u, _)| u.ends_with("/token"))
+                    .count()
+            };
+            let answer = match url.as_str() {
+                "http://mcp.test/.well-known/oauth-protected-resource/mcp" => json_answer(
+                    200,
+                    &json!({
+                        "resource": SERVER,
+                        "authorization_servers": [ISSUER],
+                        "scopes_supported": ["read"],
+                    }),
+                ),
+                "http://as.test/.well-known/oauth-authorization-server" => {
+                    json_answer(200, &self.authorization_server)
+                }
+                "http://as.test/register" => json_answer(201, &json!({"client_id": "registered"})),
+                "http://as.test/token" => json_answer(
+                    200,
+                    &json!({"access_token": format!("token-{tokens}"), "token_type": "Bearer", "expires_in": 3600}),
+                ),
+                _ => json_answer(404, &json!({})),
+            };
+            Box::pin(async move { Ok(answer) })
+        }
+    }
+
+    fn server_metadata() -> Value {
+        json!({
+            "issuer": ISSUER,
+            "authorization_endpoint": "http://as.test/authorize",
+            "token_endpoint": "http://as.test/token",
+            "registration_endpoint": "http://as.test/register",
+            "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": true,
+        })
+    }
+
+    /// A user who approves at once: the code comes back with the request's state and the
+    /// issuer. Every authorization URL is recorded.
+    #[derive(Debug, Default)]
+    struct Approve {
+        urls: Mutex<Vec<Url>>,
+    }
+
+    impl RedirectHandler for Approve {
+        fn redirect_uri(&self) -> &str {
+            "http://127.0.0.1:1/callback"
+        }
+
+        fn authorize<'a>(
+            &'a self,
+            authorization_url: &'a str,
+        ) -> BoxFuture<'a, Result<AuthorizationCallback, OAuthClientError>> {
+            let url = Url::parse(authorization_url).unwrap();
+            let state = param(&url, "state");
+            self.urls.lock().unwrap().push(url);
+            Box::pin(async move {
+                Ok(AuthorizationCallback::from_query(&format!(
+                    "code=the-code&state={}&iss={ISSUER}",
+                    state.unwrap_or_default()
+                )))
+            })
+        }
+    }
+
+    fn param(url: &Url, name: &str) -> Option<String> {
+        url.query_pairs()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    fn form(body: &str, name: &str) -> Option<String> {
+        oauth2::url::form_urlencoded::parse(body.as_bytes())
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    fn client(servers: &Arc<Servers>, approve: &Arc<Approve>) -> OAuthClient {
+        OAuthClient::builder(SERVER)
+            .http_client(servers.clone())
+            .redirect_handler(approve.clone())
+            .build()
+            .unwrap()
+    }
+
+    fn challenge(status: u16, www_authenticate: &str, sent: Option<&str>) -> Challenge {
+        let mut c = Challenge::new(status);
+        c.www_authenticate = Some(www_authenticate.to_owned());
+        c.authorization = sent.map(str::to_owned);
+        c
+    }
+
+    #[tokio::test]
+    async fn pkce_s256_state_and_resource_on_both_requests() {
+        let servers = Servers::new(server_metadata());
+        let approve = Arc::new(Approve::default());
+        let oauth = client(&servers, &approve);
+        assert!(
+            oauth
+                .handle_challenge(&challenge(401, "Bearer", None))
+                .await
+                .unwrap()
+        );
+
+        let url = approve.urls.lock().unwrap()[0].clone();
+        assert_eq!(
+            param(&url, "code_challenge_method").as_deref(),
+            Some("S256")
+        );
+        assert_eq!(param(&url, "resource").as_deref(), Some(SERVER));
+        assert_eq!(
+            param(&url, "scope").as_deref(),
+            Some("read"),
+            "the resource's scopes"
+        );
+        assert_eq!(param(&url, "client_id").as_deref(), Some("registered"));
+        let challenge = param(&url, "code_challenge").unwrap();
+
+        let token = &servers.sent("/token")[0].2;
+        let verifier = form(token, "code_verifier").expect("the verifier is sent");
+        let digest = sha2::Sha256::digest(verifier.as_bytes());
+        assert_eq!(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest),
+            challenge,
+            "BASE64URL(SHA256(verifier)) is the challenge sent"
+        );
+        assert_eq!(form(token, "resource").as_deref(), Some(SERVER));
+        assert_eq!(form(token, "code").as_deref(), Some("the-code"));
+        assert_eq!(
+            form(token, "grant_type").as_deref(),
+            Some("authorization_code")
+        );
+        assert_eq!(
+            oauth.authorization().await.as_deref(),
+            Some("Bearer token-1")
+        );
+
+        let registration = &servers.sent("/register")[0].2;
+        let registration: Value = serde_json::from_str(registration).unwrap();
+        assert_eq!(registration["application_type"], "native");
+        assert_eq!(
+            registration["redirect_uris"],
+            json!(["http://127.0.0.1:1/callback"])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_server_without_s256_is_refused_before_the_user_is_sent_there() {
+        let mut metadata = server_metadata();
+        metadata["code_challenge_methods_supported"] = json!(["plain"]);
+        for metadata in [metadata.clone(), {
+            let mut m = metadata;
+            m.as_object_mut()
+                .unwrap()
+                .remove("code_challenge_methods_supported");
+            m
+        }] {
+            let servers = Servers::new(metadata);
+            let approve = Arc::new(Approve::default());
+            let err = client(&servers, &approve)
+                .handle_challenge(&challenge(401, "Bearer", None))
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err,
+                OAuthClientError::PkceNotSupported {
+                    issuer: ISSUER.into()
+                }
+            );
+            assert!(approve.urls.lock().unwrap().is_empty());
+            assert!(servers.sent("/token").is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refusal_of_an_older_token_is_retried_without_a_new_authorization() {
+        let servers = Servers::new(server_metadata());
+        let approve = Arc::new(Approve::default());
+        let oauth = client(&servers, &approve);
+        assert!(
+            oauth
+                .handle_challenge(&challenge(401, "Bearer", None))
+                .await
+                .unwrap()
+        );
+        // A request sent before the token existed, or with an older one, is refused later.
+        assert!(
+            oauth
+                .handle_challenge(&challenge(401, "Bearer", None))
+                .await
+                .unwrap()
+        );
+        assert!(
+            oauth
+                .handle_challenge(&challenge(401, "Bearer", Some("Bearer stale")))
+                .await
+                .unwrap()
+        );
+        assert_eq!(approve.urls.lock().unwrap().len(), 1, "one authorization");
+        assert_eq!(servers.sent("/token").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn step_up_asks_for_the_union_and_stops_at_the_limit() {
+        let servers = Servers::new(server_metadata());
+        let approve = Arc::new(Approve::default());
+        let oauth = client(&servers, &approve);
+        let first = r#"Bearer scope="read""#;
+        assert!(
+            oauth
+                .handle_challenge(&challenge(401, first, None))
+                .await
+                .unwrap()
+        );
+        let more = r#"Bearer error="insufficient_scope", scope="write""#;
+        assert!(
+            oauth
+                .handle_challenge(&challenge(403, more, Some("Bearer token-1")))
+                .await
+                .unwrap()
+        );
+        let scopes: Vec<_> = approve
+            .urls
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|u| param(u, "scope").unwrap_or_default())
+            .collect();
+        assert_eq!(scopes, ["read", "read write"]);
+
+        let err = oauth
+            .handle_challenge(&challenge(403, more, Some("Bearer token-2")))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, OAuthClientError::StepUpLimit { attempts: 1, .. }),
+            "{err}"
+        );
+        assert_eq!(
+            approve.urls.lock().unwrap().len(),
+            2,
+            "no third authorization"
+        );
+
+        // A 403 that is not about scopes, or names none, is not retried.
+        let forbidden = challenge(
+            403,
+            r#"Bearer error="insufficient_scope""#,
+            Some("Bearer token-2"),
+        );
+        assert!(!oauth.handle_challenge(&forbidden).await.unwrap());
+        assert!(
+            !oauth
+                .handle_challenge(&challenge(403, "Bearer", Some("Bearer token-2")))
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_metadata_issuer_that_differs_stops_everything() {
+        let mut metadata = server_metadata();
+        metadata["issuer"] = json!("http://as.test/");
+        let servers = Servers::new(metadata);
+        let approve = Arc::new(Approve::default());
+        let err = client(&servers, &approve)
+            .handle_challenge(&challenge(401, "Bearer", None))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, OAuthClientError::IssuerMismatch { .. }),
+            "{err}"
+        );
+        assert!(servers.sent("/register").is_empty());
+        assert!(approve.urls.lock().unwrap().is_empty());
+    }
+}
