@@ -488,6 +488,15 @@ impl Inner {
         }
         self.ensure_loaded().await;
         let mut state = self.flow.lock().await;
+        if state.requested.is_empty()
+            && let Some(tokens) = self.current_tokens()
+        {
+            // Tokens from the store (an earlier run): a step-up keeps what they could do.
+            state.requested = Scopes::parse(&tokens.scope)
+                .iter()
+                .filter(|s| *s != OFFLINE_ACCESS)
+                .collect();
+        }
         let (sent_now, refreshed) = match self.current.read() {
             Ok(c) => (c.tokens.as_ref().map(bearer), c.refreshed),
             Err(_) => (None, false),
@@ -657,9 +666,14 @@ impl Inner {
         if let Some(pre) = pre {
             return Ok(Some(pre.registration(server)));
         }
+        let redirect_uri = match &self.grant {
+            Grant::AuthorizationCode(redirect) => Some(redirect.redirect_uri()),
+            Grant::ClientCredentials => None,
+        };
         if let Some(kept) = self.store.client(issuer).await?
             && kept.issuer == *issuer
             && !kept.is_expired(now())
+            && redirect_uri.is_none_or(|r| kept.allows_redirect(r))
         {
             return Ok(Some(kept));
         }
@@ -674,6 +688,7 @@ impl Inner {
                 client_secret_expires_at: None,
                 token_endpoint_auth_method: TokenEndpointAuthMethod::None,
                 source: RegistrationSource::MetadataDocument,
+                redirect_uris: Vec::new(),
             }));
         }
         Ok(None)

@@ -84,6 +84,9 @@ pub struct ClientRegistration {
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
     /// Where it came from.
     pub source: RegistrationSource,
+    /// The redirect URIs registered (dynamic registrations; empty when unknown).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redirect_uris: Vec<String>,
 }
 
 impl fmt::Debug for ClientRegistration {
@@ -101,11 +104,24 @@ impl fmt::Debug for ClientRegistration {
                 &self.token_endpoint_auth_method,
             )
             .field("source", &self.source)
+            .field("redirect_uris", &self.redirect_uris)
             .finish()
     }
 }
 
 impl ClientRegistration {
+    /// Whether `redirect_uri` may be used with this registration: no redirect URIs known, one
+    /// of them, or a loopback one differing only in its port (RFC 8252 section 7.3 has
+    /// authorization servers allow any port there, and a loopback listener gets a new port
+    /// each run).
+    pub fn allows_redirect(&self, redirect_uri: &str) -> bool {
+        self.redirect_uris.is_empty()
+            || self
+                .redirect_uris
+                .iter()
+                .any(|r| r == redirect_uri || same_loopback_redirect(r, redirect_uri))
+    }
+
     /// Whether the secret has expired at `now` (seconds since the Unix epoch).
     pub fn is_expired(&self, now: u64) -> bool {
         self.client_secret_expires_at
@@ -205,8 +221,24 @@ impl PreRegisteredClient {
                 .token_endpoint_auth_method
                 .unwrap_or_else(|| method_for_secret(self.client_secret.is_some(), server)),
             source: RegistrationSource::PreRegistered,
+            redirect_uris: Vec::new(),
         }
     }
+}
+
+/// Whether `a` and `b` are `http` redirects to the same loopback IP literal and path.
+fn same_loopback_redirect(a: &str, b: &str) -> bool {
+    let (Ok(a), Ok(b)) = (oauth2::url::Url::parse(a), oauth2::url::Url::parse(b)) else {
+        return false;
+    };
+    let loopback = |u: &oauth2::url::Url| {
+        u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "[::1]"))
+    };
+    loopback(&a)
+        && loopback(&b)
+        && a.host_str() == b.host_str()
+        && a.path() == b.path()
+        && a.query() == b.query()
 }
 
 /// What the client says about itself when it registers.
@@ -312,6 +344,8 @@ struct RegistrationRequest<'a> {
 struct RegistrationResponse {
     client_id: String,
     #[serde(default)]
+    redirect_uris: Vec<String>,
+    #[serde(default)]
     client_secret: Option<String>,
     #[serde(default)]
     client_secret_expires_at: Option<u64>,
@@ -391,6 +425,11 @@ pub(crate) async fn register(
         client_secret_expires_at: answer.client_secret_expires_at,
         token_endpoint_auth_method: method,
         source: RegistrationSource::Dynamic,
+        redirect_uris: if answer.redirect_uris.is_empty() {
+            vec![redirect_uri.to_owned()]
+        } else {
+            answer.redirect_uris
+        },
     })
 }
 
@@ -444,6 +483,20 @@ mod tests {
             ),
             M::ClientSecretBasic
         );
+    }
+
+    #[test]
+    fn a_registration_allows_its_redirects_and_other_loopback_ports() {
+        let mut r = PreRegisteredClient::new("https://as", "id").registration(&server(None));
+        assert!(r.allows_redirect("http://anything/cb"), "nothing known");
+        r.redirect_uris = vec!["http://127.0.0.1:4000/callback".into()];
+        assert!(r.allows_redirect("http://127.0.0.1:4000/callback"));
+        assert!(r.allows_redirect("http://127.0.0.1:5123/callback"));
+        assert!(!r.allows_redirect("http://127.0.0.1:5123/other"));
+        assert!(!r.allows_redirect("http://localhost:4000/callback"));
+        assert!(!r.allows_redirect("http://[::1]:4000/callback"));
+        r.redirect_uris = vec!["https://app.example.com/cb".into()];
+        assert!(!r.allows_redirect("https://app.example.com:8443/cb"));
     }
 
     #[test]

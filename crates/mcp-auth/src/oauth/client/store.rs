@@ -308,6 +308,7 @@ mod tests {
             client_secret_expires_at: None,
             token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
             source: RegistrationSource::Dynamic,
+            redirect_uris: vec!["http://127.0.0.1:1/callback".into()],
         }
     }
 
