@@ -37,6 +37,10 @@ pub struct Principal {
     pub permissions: Permissions,
     /// The OAuth scopes of the token, as granted (empty for non-OAuth credentials).
     pub scopes: BTreeSet<String>,
+    /// The roles the credentials named (an API key's configured roles, a token's `roles`
+    /// claim). Their grants are already in [`permissions`](Self::permissions) when a
+    /// [`Roles`](crate::Roles) table was given to the authenticator.
+    pub roles: BTreeSet<String>,
     /// Claims or attributes (JWT claims, introspection response members).
     pub claims: Map<String, Value>,
     /// How the credentials were checked.
@@ -50,6 +54,7 @@ impl Principal {
             id: id.into(),
             permissions: Permissions::default(),
             scopes: BTreeSet::new(),
+            roles: BTreeSet::new(),
             claims: Map::new(),
             method,
         }
@@ -77,6 +82,16 @@ impl Principal {
         S: Into<String>,
     {
         self.scopes.extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds roles (see [`Roles`](crate::Roles); this does not add their grants).
+    pub fn with_roles<I, S>(mut self, roles: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.roles.extend(roles.into_iter().map(Into::into));
         self
     }
 

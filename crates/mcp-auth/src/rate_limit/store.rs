@@ -1,0 +1,73 @@
+//! A governor state store with a bound on its keys.
+
+use std::hash::Hash;
+
+use governor::nanos::Nanos;
+use governor::state::StateStore;
+use governor::state::keyed::{DashMapStateStore, ShrinkableKeyedStateStore};
+
+/// A rate-limit key, or the shared bucket of keys that found the store full.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum BucketKey<K> {
+    Key(K),
+    Overflow,
+}
+
+/// Holds at most about `max_keys` buckets (concurrent first uses may overshoot by the number
+/// of threads). A new key that finds the store full shares one overflow bucket with every
+/// other such key: memory stays bounded and the newcomers stay limited (together, so more
+/// strictly), while keys already tracked keep their own state. The owner empties the store of
+/// idle keys (`retain_recent`) to make room.
+#[derive(Debug)]
+pub(crate) struct BoundedStore<K: Hash + Eq + Clone> {
+    map: DashMapStateStore<BucketKey<K>>,
+    max_keys: usize,
+}
+
+impl<K: Hash + Eq + Clone> BoundedStore<K> {
+    pub(crate) fn new(max_keys: usize) -> Self {
+        Self {
+            map: DashMapStateStore::default(),
+            max_keys: max_keys.max(1),
+        }
+    }
+
+    /// Whether `key` would have to share the overflow bucket now.
+    fn is_full_for(&self, key: &BucketKey<K>) -> bool {
+        !self.map.contains_key(key) && self.map.len() >= self.max_keys
+    }
+}
+
+impl<K: Hash + Eq + Clone> StateStore for BoundedStore<K> {
+    type Key = BucketKey<K>;
+
+    fn measure_and_replace<T, F, E>(&self, key: &Self::Key, f: F) -> Result<T, E>
+    where
+        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
+    {
+        let key = if self.is_full_for(key) {
+            &BucketKey::Overflow
+        } else {
+            key
+        };
+        self.map.measure_and_replace(key, f)
+    }
+}
+
+impl<K: Hash + Eq + Clone> ShrinkableKeyedStateStore<BucketKey<K>> for BoundedStore<K> {
+    fn retain_recent(&self, drop_below: Nanos) {
+        ShrinkableKeyedStateStore::retain_recent(&self.map, drop_below);
+    }
+
+    fn shrink_to_fit(&self) {
+        ShrinkableKeyedStateStore::shrink_to_fit(&self.map);
+    }
+
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
