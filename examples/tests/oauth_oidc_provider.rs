@@ -16,9 +16,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
+use mcp_auth::fetch::{FetchLimits, HttpFetch, HyperFetcher};
 use mcp_auth::oauth::client::{
-    ClientMetadata, CredentialStore, FileStore, HttpClient, HyperHttpClient, LoopbackRedirect,
-    OAuthClient, RegistrationSource, TokenEndpointAuthMethod,
+    ClientMetadata, CredentialStore, FileStore, LoopbackRedirect, OAuthClient, RegistrationSource,
+    TokenEndpointAuthMethod,
 };
 use mcp_client::Credentials;
 use serde_json::{Value, json};
@@ -93,7 +94,7 @@ fn serve_document(listener: TcpListener, path: String, document: Value) -> JoinH
 /// follow its redirects (keeping its cookies) until it redirects to the client's loopback
 /// listener, and go there.
 async fn browse(
-    http: Arc<dyn HttpClient>,
+    http: Arc<dyn HttpFetch>,
     start: String,
     redirect_uri: String,
 ) -> Result<(), String> {
@@ -105,8 +106,11 @@ async fn browse(
             let jar: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
             request = request.header("cookie", jar.join("; "));
         }
+        let request = request
+            .body(bytes::Bytes::new())
+            .map_err(|e| e.to_string())?;
         let response = http
-            .send(request.body(Vec::new()).map_err(|e| e.to_string())?)
+            .fetch(request, FetchLimits::default())
             .await
             .map_err(|e| e.to_string())?;
         for value in response.headers().get_all("set-cookie") {
@@ -203,7 +207,7 @@ async fn run(peers: HashMap<String, String>) {
 
     let dir = temp_dir("oidc-provider");
     let store = Arc::new(FileStore::new(dir.join("oauth.json")));
-    let http: Arc<dyn HttpClient> = Arc::new(HyperHttpClient::default());
+    let http: Arc<dyn HttpFetch> = Arc::new(HyperFetcher::http());
     let browsers: Arc<Mutex<Vec<Browsing>>> = Arc::default();
     let redirect = LoopbackRedirect::bind(0).await.unwrap();
     let redirect_uri = mcp_auth::oauth::client::RedirectHandler::redirect_uri(&redirect).to_owned();

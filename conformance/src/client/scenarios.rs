@@ -10,9 +10,8 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use mcp_auth::oauth::client::{
-    ClientMetadata, HeadlessRedirect, HttpClient, HyperHttpClient, OAuthClient, PreRegisteredClient,
-};
+use mcp_auth::fetch::{HttpFetch, HyperFetcher};
+use mcp_auth::oauth::client::{ClientMetadata, HeadlessRedirect, OAuthClient, PreRegisteredClient};
 use mcp_client::{Client, ClientOptions, EraPreference, Handlers, HttpClientOptions};
 use mcp_protocol::types::{
     CallToolResult, CreateMessageResult, ElicitRequestParams, ElicitResult, ElicitValue,
@@ -477,7 +476,7 @@ const REDIRECT_URI: &str = "http://localhost:3000/callback";
 /// gives the pre-registered client of `auth/pre-registration` and of the client credentials
 /// grant (`client_credentials`).
 async fn authorization(run: &Run, client_credentials: bool) -> Outcome {
-    let http: Arc<dyn HttpClient> = Arc::new(HyperHttpClient::default());
+    let http: Arc<dyn HttpFetch> = Arc::new(HyperFetcher::http());
     let mut builder = OAuthClient::builder(&run.url)
         .http_client(http.clone())
         .client_metadata(ClientMetadata::new("mcp-rs-conformance-client"))

@@ -5,7 +5,7 @@ use oauth2::url::{Position, Url};
 use serde::de::DeserializeOwned;
 
 use super::error::OAuthClientError;
-use super::http::{HttpClient, get_json};
+use super::http::{Http, get_json};
 use super::metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
 
 const PRM_SUFFIX: &str = "/.well-known/oauth-protected-resource";
@@ -109,7 +109,7 @@ pub(crate) fn resource_matches(server: &Url, resource: &str) -> bool {
 /// GETs the JSON document at `url`. A non-success status is `None` (try the next place); a
 /// success that is not the expected document is an error.
 pub(crate) async fn fetch_document<T: DeserializeOwned>(
-    http: &dyn HttpClient,
+    http: &Http,
     url: &str,
     protocol_version: Option<&str>,
 ) -> Result<Option<T>, OAuthClientError> {
@@ -139,7 +139,7 @@ pub(crate) struct FoundResource {
 /// Finds the server's protected-resource metadata and checks its `resource`; `None` when no
 /// candidate has any (a 2025-03-26 server).
 pub(crate) async fn discover_protected_resource(
-    http: &dyn HttpClient,
+    http: &Http,
     server: &Url,
     from_header: Option<&str>,
     protocol_version: Option<&str>,
@@ -171,7 +171,7 @@ pub(crate) async fn discover_protected_resource(
 /// has one, and checks that it names exactly that issuer (no normalization: a trailing slash
 /// or a case difference is a mismatch). `None` when no candidate has any.
 pub(crate) async fn discover_authorization_server(
-    http: &dyn HttpClient,
+    http: &Http,
     issuer: &str,
     candidates: &[String],
     protocol_version: Option<&str>,

@@ -1,7 +1,6 @@
 //! The grants: the authorization code flow with PKCE, refresh, client credentials; and the
 //! checks on the authorization response.
 
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use oauth2::basic::{BasicClient, BasicErrorResponse, BasicTokenResponse};
@@ -12,7 +11,7 @@ use oauth2::{
 };
 
 use super::error::OAuthClientError;
-use super::http::{HttpClient, HttpClientError, OAuth2Http};
+use super::http::{Http, HttpClientError, OAuth2Http};
 use super::metadata::AuthorizationServerMetadata;
 use super::redirect::{AuthorizationCallback, RedirectHandler};
 use super::registration::{ClientRegistration, TokenEndpointAuthMethod};
@@ -161,7 +160,7 @@ fn stored(
 /// The authorization code grant with PKCE (S256), `state`, the `resource` indicator on both
 /// requests, and the issuer of the response checked (RFC 9207).
 pub(crate) async fn authorization_code(
-    http: &Arc<dyn HttpClient>,
+    http: &Http,
     redirect: &dyn RedirectHandler,
     target: &Target,
     registration: &ClientRegistration,
@@ -223,7 +222,7 @@ pub(crate) async fn authorization_code(
 
 /// The client credentials grant (no user), with the `resource` indicator.
 pub(crate) async fn client_credentials(
-    http: &Arc<dyn HttpClient>,
+    http: &Http,
     target: &Target,
     registration: &ClientRegistration,
     scopes: &Scopes,
@@ -255,7 +254,7 @@ pub(crate) async fn client_credentials(
 
 /// Exchanges the refresh token of `tokens` for new tokens for the same resource.
 pub(crate) async fn refresh(
-    http: &Arc<dyn HttpClient>,
+    http: &Http,
     server: &AuthorizationServerMetadata,
     registration: &ClientRegistration,
     tokens: &StoredTokens,

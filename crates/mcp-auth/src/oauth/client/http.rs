@@ -1,35 +1,21 @@
-//! The HTTP client the OAuth client talks to metadata, registration, authorization and token
-//! endpoints with.
-//!
-//! [`HttpClient`] is the seam: [`HyperHttpClient`] is the built-in implementation over
-//! hyper-util's pooled client, generic over its connector so that a TLS connector (for
-//! `https://` authorization servers) plugs in with [`HyperHttpClient::with_connector`]. Every
-//! exchange has a deadline and a body limit ([`HttpLimits`]); redirects are never followed
-//! (the headless redirect handler reads them itself).
+//! How the OAuth client talks to metadata, registration, authorization and token endpoints:
+//! through the crate's [`HttpFetch`] seam (the one JWKS and introspection use), so a TLS
+//! connector, a proxy or mTLS is plugged in once for both halves of the crate. Every exchange
+//! is bounded by [`FetchLimits`]; redirects are never followed (the headless redirect handler
+//! reads them itself).
 
-use std::fmt;
-use std::time::Duration;
+use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper_util::client::legacy::Client as Pool;
-use hyper_util::client::legacy::connect::{Connect, HttpConnector};
-use hyper_util::rt::TokioExecutor;
 
 use crate::BoxFuture;
+use crate::fetch::{FetchError, FetchLimits, HttpFetch};
 
-/// A request the OAuth client sends: the `http` crate's request with the whole body.
-pub type HttpRequest = http::Request<Vec<u8>>;
-
-/// An answer: the `http` crate's response with the whole body, at most
-/// [`HttpLimits::max_body`] bytes.
-pub type HttpResponse = http::Response<Vec<u8>>;
-
-/// Why an HTTP exchange gave no answer.
+/// Why an HTTP exchange of the OAuth client gave no answer, with the URL it was for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum HttpClientError {
-    /// The request cannot be sent (bad URL, unsupported scheme).
+    /// The request cannot be sent (a malformed URL or header).
     #[error("cannot send a request to {url}: {reason}")]
     InvalidRequest {
         /// The request's URL.
@@ -37,7 +23,7 @@ pub enum HttpClientError {
         /// What is wrong.
         reason: String,
     },
-    /// The server could not be reached, or the connection failed.
+    /// The server could not be reached, or the exchange failed.
     #[error("could not reach {url}: {reason}")]
     Connect {
         /// The request's URL.
@@ -45,15 +31,15 @@ pub enum HttpClientError {
         /// The error chain.
         reason: String,
     },
-    /// The exchange took longer than [`HttpLimits::timeout`].
+    /// The exchange took longer than [`FetchLimits::timeout`].
     #[error("{url} did not answer within {timeout:?}")]
     Timeout {
         /// The request's URL.
         url: String,
         /// The limit.
-        timeout: Duration,
+        timeout: std::time::Duration,
     },
-    /// The answer's body is larger than [`HttpLimits::max_body`].
+    /// The answer's body is larger than [`FetchLimits::max_body`].
     #[error("the answer of {url} exceeds {limit} bytes")]
     TooLarge {
         /// The request's URL.
@@ -63,160 +49,56 @@ pub enum HttpClientError {
     },
 }
 
-/// Sends one HTTP request and reads its whole answer. Implementations must bound the time
-/// and the size of the answer, and must not follow redirects.
-pub trait HttpClient: Send + Sync + fmt::Debug {
-    /// Sends `request`; any status is an answer, not an error.
-    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, HttpClientError>>;
-}
-
-impl<T: HttpClient + ?Sized> HttpClient for std::sync::Arc<T> {
-    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, HttpClientError>> {
-        (**self).send(request)
-    }
-}
-
-/// The bounds of every exchange of a [`HyperHttpClient`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HttpLimits {
-    /// From sending the request to the last byte of the answer (default 30 s).
-    pub timeout: Duration,
-    /// How long connecting may take (default 10 s).
-    pub connect_timeout: Duration,
-    /// The largest answer body accepted (default 1 MiB: metadata and token answers are a few
-    /// kilobytes).
-    pub max_body: usize,
-}
-
-impl Default for HttpLimits {
-    fn default() -> Self {
-        Self {
-            timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(10),
-            max_body: 1024 * 1024,
+impl HttpClientError {
+    fn from_fetch(url: String, error: FetchError) -> Self {
+        match error {
+            FetchError::Timeout(timeout) => Self::Timeout { url, timeout },
+            FetchError::TooLarge { limit } => Self::TooLarge { url, limit },
+            other => Self::Connect {
+                url,
+                reason: other.to_string(),
+            },
         }
     }
 }
 
-/// [`HttpClient`] over hyper-util's pooled client.
-///
-/// [`HyperHttpClient::new`] speaks plain `http://` (loopback authorization servers, a
-/// TLS-terminating proxy); [`HyperHttpClient::with_connector`] takes any hyper-util connector,
-/// for example one that adds TLS.
-///
-/// ```
-/// use mcp_auth::oauth::client::{HttpLimits, HyperHttpClient};
-/// use std::time::Duration;
-///
-/// let http = HyperHttpClient::new(HttpLimits { timeout: Duration::from_secs(5), ..HttpLimits::default() });
-/// # let _ = http;
-/// ```
-pub struct HyperHttpClient<C = HttpConnector> {
-    pool: Pool<C, Full<Bytes>>,
-    limits: HttpLimits,
+/// A request as the oauth2 crate and the client build it.
+pub(crate) type HttpRequest = http::Request<Vec<u8>>;
+/// An answer, its body whole (within the limit).
+pub(crate) type HttpResponse = http::Response<Vec<u8>>;
+
+/// The fetcher and the limits every exchange is held to.
+#[derive(Debug, Clone)]
+pub(crate) struct Http {
+    fetch: Arc<dyn HttpFetch>,
+    limits: FetchLimits,
 }
 
-impl<C> fmt::Debug for HyperHttpClient<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HyperHttpClient")
-            .field("limits", &self.limits)
-            .finish_non_exhaustive()
+impl Http {
+    pub(crate) fn new(fetch: Arc<dyn HttpFetch>, limits: FetchLimits) -> Self {
+        Self { fetch, limits }
+    }
+
+    /// Sends `request`; any status is an answer.
+    pub(crate) fn send(
+        &self,
+        request: HttpRequest,
+    ) -> BoxFuture<'_, Result<HttpResponse, HttpClientError>> {
+        Box::pin(async move {
+            let url = request.uri().to_string();
+            let response = self
+                .fetch
+                .fetch(request.map(Bytes::from), self.limits)
+                .await
+                .map_err(|e| HttpClientError::from_fetch(url, e))?;
+            Ok(response.map(|body| body.to_vec()))
+        })
     }
 }
 
-impl HyperHttpClient<HttpConnector> {
-    /// A client for `http://` URLs with these limits.
-    pub fn new(limits: HttpLimits) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(limits.connect_timeout));
-        Self::with_connector(connector, limits)
-    }
-}
-
-impl Default for HyperHttpClient<HttpConnector> {
-    fn default() -> Self {
-        Self::new(HttpLimits::default())
-    }
-}
-
-impl<C> HyperHttpClient<C>
-where
-    C: Connect + Clone + Send + Sync + 'static,
-{
-    /// A client over `connector` (which decides which schemes work, and its own connect
-    /// timeout) with these limits.
-    pub fn with_connector(connector: C, limits: HttpLimits) -> Self {
-        let pool = Pool::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
-        Self { pool, limits }
-    }
-
-    async fn exchange(&self, request: HttpRequest) -> Result<HttpResponse, HttpClientError> {
-        let url = request.uri().to_string();
-        let (parts, body) = request.into_parts();
-        let request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
-        let limit = self.limits.max_body;
-        let answer = async {
-            let response =
-                self.pool
-                    .request(request)
-                    .await
-                    .map_err(|e| HttpClientError::Connect {
-                        url: url.clone(),
-                        reason: error_chain(&e),
-                    })?;
-            let (parts, body) = response.into_parts();
-            let body = Limited::new(body, limit).collect().await.map_err(|e| {
-                if e.downcast_ref::<LengthLimitError>().is_some() {
-                    HttpClientError::TooLarge {
-                        url: url.clone(),
-                        limit,
-                    }
-                } else {
-                    HttpClientError::Connect {
-                        url: url.clone(),
-                        reason: error_chain(&*e),
-                    }
-                }
-            })?;
-            Ok(http::Response::from_parts(parts, body.to_bytes().to_vec()))
-        };
-        tokio::time::timeout(self.limits.timeout, answer)
-            .await
-            .map_err(|_| HttpClientError::Timeout {
-                url: url.clone(),
-                timeout: self.limits.timeout,
-            })?
-    }
-}
-
-impl<C> HttpClient for HyperHttpClient<C>
-where
-    C: Connect + Clone + Send + Sync + 'static,
-{
-    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, HttpClientError>> {
-        Box::pin(self.exchange(request))
-    }
-}
-
-/// The error and its sources on one line: hyper's own message alone ("client error
-/// (Connect)") says nothing.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
-/// The oauth2 crate's view of an [`HttpClient`]. Owned, not borrowed: a lifetime parameter
-/// here defeats the compiler's proof that the token futures are `Send`.
-pub(crate) struct OAuth2Http(pub(crate) std::sync::Arc<dyn HttpClient>);
+/// The oauth2 crate's view of [`Http`]. Owned, not borrowed: a lifetime parameter here
+/// defeats the compiler's proof that the token futures are `Send`.
+pub(crate) struct OAuth2Http(pub(crate) Http);
 
 impl<'c> oauth2::AsyncHttpClient<'c> for OAuth2Http {
     type Error = HttpClientError;
@@ -250,10 +132,13 @@ pub(crate) fn get_json(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fetch::HyperFetcher;
+    use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
-    /// A one-shot server that answers the first request with `answer`.
+    /// A one-shot server that answers the first request with `answer`, then holds the
+    /// connection open.
     async fn serve_once(answer: Vec<u8>) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -262,38 +147,45 @@ mod tests {
             let mut buf = vec![0u8; 4096];
             let _ = socket.read(&mut buf).await;
             let _ = socket.write_all(&answer).await;
-            // Keep the connection open: a slow server, for the timeout test.
             tokio::time::sleep(Duration::from_secs(30)).await;
         });
         format!("http://{addr}/")
     }
 
-    #[tokio::test]
-    async fn an_oversized_body_is_refused_not_buffered() {
-        let body = vec![b'x'; 5000];
-        let mut answer =
-            format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len()).into_bytes();
-        answer.extend_from_slice(&body);
-        let url = serve_once(answer).await;
-        let http = HyperHttpClient::new(HttpLimits {
-            max_body: 1000,
-            ..HttpLimits::default()
-        });
-        let err = http.send(get_json(&url, &[]).unwrap()).await.unwrap_err();
-        assert!(
-            matches!(err, HttpClientError::TooLarge { limit: 1000, .. }),
-            "{err}"
-        );
+    fn http(limits: FetchLimits) -> Http {
+        Http::new(Arc::new(HyperFetcher::http()), limits)
     }
 
     #[tokio::test]
-    async fn a_server_that_stops_answering_hits_the_timeout() {
+    async fn errors_name_the_url_and_the_limit() {
+        let mut answer = b"HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n".to_vec();
+        answer.extend_from_slice(&[b'x'; 5000]);
+        let url = serve_once(answer).await;
+        let limits = FetchLimits {
+            max_body: 1000,
+            ..FetchLimits::default()
+        };
+        let err = http(limits)
+            .send(get_json(&url, &[]).unwrap())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            HttpClientError::TooLarge {
+                url: url.clone(),
+                limit: 1000
+            }
+        );
+
         let url = serve_once(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc".to_vec()).await;
-        let http = HyperHttpClient::new(HttpLimits {
+        let limits = FetchLimits {
             timeout: Duration::from_millis(300),
-            ..HttpLimits::default()
-        });
-        let err = http.send(get_json(&url, &[]).unwrap()).await.unwrap_err();
+            ..FetchLimits::default()
+        };
+        let err = http(limits)
+            .send(get_json(&url, &[]).unwrap())
+            .await
+            .unwrap_err();
         assert!(matches!(err, HttpClientError::Timeout { .. }), "{err}");
     }
 
@@ -304,8 +196,10 @@ mod tests {
                 .to_vec(),
         )
         .await;
-        let http = HyperHttpClient::default();
-        let answer = http.send(get_json(&url, &[]).unwrap()).await.unwrap();
+        let answer = http(FetchLimits::default())
+            .send(get_json(&url, &[]).unwrap())
+            .await
+            .unwrap();
         assert_eq!(answer.status(), 302);
         assert_eq!(answer.headers()["location"], "http://127.0.0.1:9/elsewhere");
     }

@@ -65,9 +65,7 @@ use oauth2::url::Url;
 
 pub use self::challenge::BearerChallenge;
 pub use self::error::{OAuthClientError, OAuthClientErrorKind};
-pub use self::http::{
-    HttpClient, HttpClientError, HttpLimits, HttpRequest, HttpResponse, HyperHttpClient,
-};
+pub use self::http::HttpClientError;
 pub use self::metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
 pub use self::redirect::{
     AuthorizationCallback, HeadlessRedirect, LoopbackRedirect, OpenUrl, RedirectHandler,
@@ -80,8 +78,10 @@ pub use self::scope::{OFFLINE_ACCESS, Scopes};
 pub use self::store::{CredentialStore, FileStore, MemoryStore, StoredTokens};
 
 use self::flow::{Target, now};
+use self::http::Http;
 use self::scope::StepUps;
 use crate::BoxFuture;
+use crate::fetch::{FetchLimits, HttpFetch, HyperFetcher};
 
 /// How tokens are obtained.
 #[derive(Clone)]
@@ -96,7 +96,8 @@ enum Grant {
 #[must_use]
 pub struct OAuthClientBuilder {
     server_url: String,
-    http: Option<Arc<dyn HttpClient>>,
+    http: Option<Arc<dyn HttpFetch>>,
+    limits: FetchLimits,
     store: Option<Arc<dyn CredentialStore>>,
     grant: Option<Grant>,
     metadata: ClientMetadata,
@@ -119,10 +120,18 @@ impl fmt::Debug for OAuthClientBuilder {
 }
 
 impl OAuthClientBuilder {
-    /// The HTTP client for metadata, registration and token requests (default: a
-    /// [`HyperHttpClient`] with the default [`HttpLimits`], plain `http://` only).
-    pub fn http_client(mut self, http: Arc<dyn HttpClient>) -> Self {
-        self.http = Some(http);
+    /// The HTTP client for metadata, registration and token requests (default:
+    /// [`HyperFetcher::http`], plain `http://` only; pass one with a TLS connector for
+    /// `https://` servers).
+    pub fn http_client(mut self, fetch: Arc<dyn HttpFetch>) -> Self {
+        self.http = Some(fetch);
+        self
+    }
+
+    /// The deadline and body limit of each of those requests (default: [`FetchLimits`]'s,
+    /// 10 s and 1 MiB).
+    pub fn http_limits(mut self, limits: FetchLimits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -226,9 +235,10 @@ impl OAuthClientBuilder {
             inner: Arc::new(Inner {
                 server,
                 key,
-                http: self
-                    .http
-                    .unwrap_or_else(|| Arc::new(HyperHttpClient::default())),
+                http: Http::new(
+                    self.http.unwrap_or_else(|| Arc::new(HyperFetcher::http())),
+                    self.limits,
+                ),
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
                 grant,
                 metadata: self.metadata,
@@ -286,7 +296,7 @@ struct Inner {
     server: Url,
     /// The canonical server URL: the key of its tokens in the store.
     key: String,
-    http: Arc<dyn HttpClient>,
+    http: Http,
     store: Arc<dyn CredentialStore>,
     grant: Grant,
     metadata: ClientMetadata,
@@ -309,6 +319,7 @@ impl OAuthClient {
         OAuthClientBuilder {
             server_url: server_url.into(),
             http: None,
+            limits: FetchLimits::default(),
             store: None,
             grant: None,
             metadata: ClientMetadata::default(),
@@ -563,7 +574,7 @@ impl Inner {
         version: Option<&str>,
     ) -> Result<Target, OAuthClientError> {
         let found = discovery::discover_protected_resource(
-            &*self.http,
+            &self.http,
             &self.server,
             resource_metadata,
             version,
@@ -593,7 +604,7 @@ impl Inner {
         let mut server = None;
         for url in discovery::authorization_server_candidates(&base_url) {
             if let Some(found) =
-                discovery::fetch_document::<AuthorizationServerMetadata>(&*self.http, &url, version)
+                discovery::fetch_document::<AuthorizationServerMetadata>(&self.http, &url, version)
                     .await?
             {
                 // The issuer is the origin, written with or without its root slash.
@@ -639,7 +650,7 @@ impl Inner {
         })?;
         let candidates = discovery::authorization_server_candidates(&url);
         let server =
-            discovery::discover_authorization_server(&*self.http, issuer, &candidates, version)
+            discovery::discover_authorization_server(&self.http, issuer, &candidates, version)
                 .await?
                 .ok_or_else(|| {
                     OAuthClientError::Discovery(format!(
@@ -714,7 +725,7 @@ impl Inner {
             });
         };
         let registration =
-            registration::register(&*self.http, server, endpoint, &self.metadata, redirect_uri)
+            registration::register(&self.http, server, endpoint, &self.metadata, redirect_uri)
                 .await?;
         self.store.save_client(&registration).await?;
         Ok(registration)
@@ -798,19 +809,21 @@ mod tests {
         }
     }
 
-    fn json_answer(status: u16, body: &Value) -> HttpResponse {
+    fn json_answer(status: u16, body: &Value) -> ::http::Response<bytes::Bytes> {
         ::http::Response::builder()
             .status(status)
             .header("content-type", "application/json")
-            .body(body.to_string().into_bytes())
+            .body(bytes::Bytes::from(body.to_string()))
             .unwrap()
     }
 
-    impl HttpClient for Servers {
-        fn send(
+    impl HttpFetch for Servers {
+        fn fetch(
             &self,
-            request: HttpRequest,
-        ) -> BoxFuture<'_, Result<HttpResponse, HttpClientError>> {
+            request: ::http::Request<bytes::Bytes>,
+            _limits: FetchLimits,
+        ) -> BoxFuture<'_, Result<::http::Response<bytes::Bytes>, crate::fetch::FetchError>>
+        {
             let url = request.uri().to_string();
             let body = String::from_utf8_lossy(request.body()).into_owned();
             let tokens = {

@@ -11,8 +11,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::error::OAuthClientError;
-use super::http::HttpClient;
+use super::http::Http;
 use crate::BoxFuture;
+use crate::fetch::{FetchLimits, HttpFetch};
 
 /// The parameters of the redirect back from the authorization endpoint.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -92,15 +93,16 @@ fn query_param(url: &Url, name: &str) -> Option<String> {
 /// servers, such as the conformance suite's) and for machine flows that pre-approve a client.
 #[derive(Debug)]
 pub struct HeadlessRedirect {
-    http: Arc<dyn HttpClient>,
+    http: Http,
     redirect_uri: String,
 }
 
 impl HeadlessRedirect {
-    /// Follows authorization URLs with `http` and expects redirects to `redirect_uri`.
-    pub fn new(http: Arc<dyn HttpClient>, redirect_uri: impl Into<String>) -> Self {
+    /// Follows authorization URLs with `fetch` (within the default [`FetchLimits`]) and
+    /// expects redirects to `redirect_uri`.
+    pub fn new(fetch: Arc<dyn HttpFetch>, redirect_uri: impl Into<String>) -> Self {
         Self {
-            http,
+            http: Http::new(fetch, FetchLimits::default()),
             redirect_uri: redirect_uri.into(),
         }
     }

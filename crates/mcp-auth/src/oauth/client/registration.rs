@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::error::OAuthClientError;
-use super::http::{HttpClient, HttpClientError};
+use super::http::{Http, HttpClientError};
 use super::metadata::AuthorizationServerMetadata;
 
 /// How the client authenticates at the token endpoint.
@@ -364,7 +364,7 @@ struct RegistrationError {
 /// Registers at `server`'s registration endpoint for the authorization code grant with
 /// `redirect_uri`.
 pub(crate) async fn register(
-    http: &dyn HttpClient,
+    http: &Http,
     server: &AuthorizationServerMetadata,
     endpoint: &str,
     metadata: &ClientMetadata,
