@@ -4,8 +4,10 @@
 //! discovers the server from the resource's metadata, registers dynamically, authorizes with
 //! PKCE through its loopback redirect listener (a stand-in browser follows the provider's
 //! redirects, which approve at once), and exchanges the code with the resource indicator; then
-//! a second client reading the same file store refreshes the token. Without the peers the test
-//! says so and passes, unless `MCP_REQUIRE_PEERS` is set.
+//! a second client reading the same file store refreshes the token. The server side's JWT
+//! authenticator, with the provider's published keys, accepts both tokens for the resource and
+//! refuses a token the provider minted for another audience. Without the peers the test says so
+//! and passes, unless `MCP_REQUIRE_PEERS` is set.
 
 mod peer_env;
 
@@ -17,6 +19,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use mcp_auth::fetch::{FetchLimits, HttpFetch, HyperFetcher};
+use mcp_auth::jwt::{JwksSource, JwtAuthenticator};
 use mcp_auth::oauth::client::{
     ClientMetadata, CredentialStore, FileStore, LoopbackRedirect, OAuthClient, RegistrationSource,
     TokenEndpointAuthMethod,
@@ -190,11 +193,13 @@ async fn our_oauth_client_gets_a_token_with_pkce_from_oidc_provider_and_refreshe
 async fn run(peers: HashMap<String, String>) {
     // The protected resource: its URL is the resource indicator the provider knows.
     let resource_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // Another resource server the provider issues tokens for.
+    let other = "http://127.0.0.1:9/other-mcp";
     let resource = format!(
         "http://127.0.0.1:{}/mcp",
         resource_listener.local_addr().unwrap().port()
     );
-    let provider = start_provider(&peers, &[&resource]).await;
+    let provider = start_provider(&peers, &[&resource, other]).await;
     let metadata = serve_document(
         resource_listener,
         "/.well-known/oauth-protected-resource/mcp".into(),
@@ -303,9 +308,71 @@ async fn run(peers: HashMap<String, String>) {
             .await
             .unwrap()
             .map(|t| t.access_token),
-        Some(refreshed),
+        Some(refreshed.clone()),
         "the refreshed token replaced the old one in the store"
     );
+
+    // The resource server's side: the JWT authenticator with the keys the provider publishes
+    // at its jwks_uri accepts both tokens for this resource...
+    let discovery = http
+        .fetch(
+            http::Request::get(format!(
+                "{}/.well-known/openid-configuration",
+                provider.issuer
+            ))
+            .body(bytes::Bytes::new())
+            .unwrap(),
+            FetchLimits::default(),
+        )
+        .await
+        .unwrap();
+    let discovery: Value = serde_json::from_slice(discovery.body()).unwrap();
+    let jwks_uri = discovery["jwks_uri"].as_str().expect("jwks_uri").to_owned();
+    let verifier = |audience: &str| {
+        JwtAuthenticator::builder()
+            .jwks(
+                JwksSource::builder(jwks_uri.clone())
+                    .fetcher(http.clone())
+                    .allow_insecure_http()
+                    .build()
+                    .unwrap(),
+            )
+            .issuer(provider.issuer.clone())
+            .audience(audience)
+            .build()
+            .unwrap()
+    };
+    let ours = verifier(&resource);
+    for token in [&tokens.access_token, &refreshed] {
+        let principal = ours
+            .verify(token)
+            .await
+            .expect("the resource accepts its token");
+        assert_eq!(principal.id, "alice");
+        assert!(principal.scopes.contains("mcp:tools"), "{principal:?}");
+    }
+    // ...and refuses one the same provider minted for another resource (RFC 8707).
+    let minted = http
+        .fetch(
+            http::Request::post(format!("{}/test/token?resource={other}", provider.issuer))
+                .body(bytes::Bytes::new())
+                .unwrap(),
+            FetchLimits::default(),
+        )
+        .await
+        .unwrap();
+    let minted: Value = serde_json::from_slice(minted.body()).unwrap();
+    let foreign = minted["access_token"].as_str().expect("a minted token");
+    assert_eq!(claims(foreign)["aud"], other);
+    let refused = ours
+        .verify(foreign)
+        .await
+        .expect_err("another audience is refused");
+    assert_eq!(refused.http_status(), 401, "{refused}");
+    verifier(other)
+        .verify(foreign)
+        .await
+        .expect("the token is good for its own audience: only the audience differs");
 
     metadata.abort();
     drop(provider);
