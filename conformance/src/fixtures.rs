@@ -25,6 +25,7 @@ pub(crate) fn router() -> Router {
     let router = resources(router);
     let router = prompts(router);
     let router = schema_tools(router);
+    let router = crate::task_fixtures::task_tools(router);
     change_triggers(router)
 }
 
@@ -145,7 +146,7 @@ struct ElicitationArgs {
 }
 
 /// An elicitation form from its JSON shape.
-fn form(message: &str, schema: Value) -> Result<ElicitRequestParams, ToolError> {
+pub(crate) fn form(message: &str, schema: Value) -> Result<ElicitRequestParams, ToolError> {
     Ok(serde_json::from_value(
         json!({"message": message, "requestedSchema": schema}),
     )?)
@@ -307,7 +308,7 @@ fn client_tools(router: Router) -> Router {
 // 2026-07-28 multi-round-trip fixtures (SEP-2322), with the keys the scenarios expect.
 
 /// The elicitation asking for a name.
-fn name_form(message: &str) -> Result<ElicitRequestParams, ToolError> {
+pub(crate) fn name_form(message: &str) -> Result<ElicitRequestParams, ToolError> {
     form(
         message,
         json!({
@@ -319,7 +320,7 @@ fn name_form(message: &str) -> Result<ElicitRequestParams, ToolError> {
 }
 
 /// The string `field` of an accepted elicitation, if any.
-fn accepted(answer: &ElicitResult, field: &str) -> Option<String> {
+pub(crate) fn accepted(answer: &ElicitResult, field: &str) -> Option<String> {
     let content = serde_json::to_value(&answer.content).ok()?;
     match content.get(field)? {
         Value::String(s) => Some(s.clone()),

@@ -14,6 +14,7 @@
 
 mod fixtures;
 mod media;
+mod task_fixtures;
 
 use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -172,6 +173,13 @@ mod tests {
             "test_input_required_result_multi_round",
             "test_input_required_result_tampered_state",
             "test_input_required_result_capabilities",
+            "greet",
+            "slow_compute",
+            "failing_job",
+            "protocol_error_job",
+            "confirm_delete",
+            "multi_input",
+            "test_tool_with_task",
         ] {
             assert!(router.has_tool(tool), "{tool}");
         }

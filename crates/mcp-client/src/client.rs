@@ -59,6 +59,10 @@ pub struct ClientOptions {
     /// this many (default 1,000; 0 turns caching off). List-changed and resource-updated
     /// notifications drop the entries they affect; nothing past its TTL is ever returned.
     pub cache_capacity: u64,
+    /// Declare the tasks extension of 2026-07-28 (`io.modelcontextprotocol/tasks`) on every
+    /// request (default `false`). A server may then answer a tool call with a task;
+    /// [`Client::call_tool`] polls it to its result (see the `tasks` section of the crate docs).
+    pub tasks: bool,
 }
 
 /// How `structuredContent` is checked against the tool's output schema (known from the last
@@ -87,6 +91,7 @@ impl Default for ClientOptions {
             handlers: Handlers::default(),
             structured_output: StructuredCheck::default(),
             cache_capacity: 1_000,
+            tasks: false,
         }
     }
 }
@@ -433,7 +438,7 @@ impl Client {
     async fn initialize(&self) -> Result<(), ClientError> {
         let params = InitializeRequestParams {
             protocol_version: ProtocolVersion::LATEST_LEGACY.as_str().to_owned(),
-            capabilities: self.inner.options.handlers.capabilities(),
+            capabilities: self.declared_capabilities(),
             client_info: self.inner.options.client_info.clone(),
             meta: None,
         };
@@ -476,7 +481,7 @@ impl Client {
             return Ok(members.clone());
         }
         let caps = to_json(&mcp_protocol::ForRevision::new(
-            &self.inner.options.handlers.capabilities(),
+            &self.declared_capabilities(),
             version,
         ))?;
         let info = to_json(&self.inner.options.client_info)?;
@@ -737,6 +742,8 @@ impl Client {
                     }
                     params.set_input(Some(answers), ir.request_state);
                 }
+                // Tasks extension: the result comes from polling the task.
+                Some("task") => return self.await_task(method, &raw).await,
                 Some(other) => {
                     return Err(ClientError::Protocol(format!(
                         "bad {method} result: unexpected resultType {other:?}"
@@ -749,7 +756,7 @@ impl Client {
         ))
     }
 
-    async fn answer(&self, request: InputRequest) -> Result<InputResponse, ClientError> {
+    pub(crate) async fn answer(&self, request: InputRequest) -> Result<InputResponse, ClientError> {
         let h = &self.inner.options.handlers;
         let refuse = |what: &str| {
             ClientError::Protocol(format!(

@@ -60,6 +60,16 @@ pub enum ClientError {
     /// The server kept asking for input past the configured number of rounds.
     #[error("the server asked for input {0} times; giving up")]
     TooManyInputRounds(usize),
+    /// The task running the call was cancelled (tasks extension): by `tasks/cancel` from
+    /// someone holding its id, or by the server.
+    #[error("the task {0} was cancelled")]
+    TaskCancelled(String),
+    /// TLS failed (`https://`, `wss://`): an untrusted certificate, one for another host, a
+    /// server that does not speak TLS, unusable TLS options. Of kind
+    /// [`ErrorKind::Transport`] but not retryable.
+    #[cfg(feature = "tls")]
+    #[error(transparent)]
+    Tls(mcp_transport::tls::TlsError),
 }
 
 impl ClientError {
@@ -67,6 +77,8 @@ impl ClientError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::Transport(_) => ErrorKind::Transport,
+            #[cfg(feature = "tls")]
+            Self::Tls(_) => ErrorKind::Transport,
             Self::Timeout { .. } => ErrorKind::Timeout,
             Self::Server(e) => match e.code {
                 mcp_protocol::error::code::RESOURCE_NOT_FOUND => ErrorKind::Resource,
@@ -84,6 +96,7 @@ impl ClientError {
             Self::Protocol(_) | Self::Incompatible(_) | Self::TooManyInputRounds(_) => {
                 ErrorKind::Protocol
             }
+            Self::TaskCancelled(_) => ErrorKind::Cancelled,
             Self::Http(e) => match e.status() {
                 Some(401) => ErrorKind::Authentication,
                 Some(403) => ErrorKind::Authorization,
@@ -102,6 +115,8 @@ impl ClientError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Http(e) => e.is_retryable(),
+            #[cfg(feature = "tls")]
+            Self::Tls(_) => false,
             _ => matches!(self.kind(), ErrorKind::Transport | ErrorKind::Timeout),
         }
     }

@@ -21,9 +21,15 @@ pub(crate) struct HttpLink {
 }
 
 impl Client {
-    /// Connects to the MCP endpoint at `url` (for example `http://127.0.0.1:8080/mcp`) over
-    /// Streamable HTTP and settles the era: `server/discover` first, then the legacy
-    /// `initialize` on any answer that is not a modern one.
+    /// Connects to the MCP endpoint at `url` (for example `http://127.0.0.1:8080/mcp`, or
+    /// `https://` with the `tls` feature, on by default) over Streamable HTTP and settles the
+    /// era: `server/discover` first, then the legacy `initialize` on any answer that is not a
+    /// modern one.
+    ///
+    /// Over `https://` the server's certificate is verified against
+    /// [`HttpClientOptions::tls`](mcp_transport::http_client::HttpClientOptions): by default
+    /// the bundled Mozilla roots and the system's; a failure is `ClientError::Tls`, which no
+    /// fallback to another transport hides.
     ///
     /// ```no_run
     /// use mcp_client::{Client, ClientOptions, HttpClientOptions};
@@ -36,6 +42,25 @@ impl Client {
     /// )
     /// .await?;
     /// println!("{:?}", client.session().map(|s| s.era()));
+    /// client.close().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// A server whose certificate comes from a private CA:
+    ///
+    /// ```no_run
+    /// use mcp_client::{Client, ClientOptions, HttpClientOptions, TlsOptions};
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let ca = std::fs::read("company-ca.pem")?;
+    /// let http = HttpClientOptions {
+    ///     tls: TlsOptions::default().add_roots_pem(&ca)?,
+    ///     ..HttpClientOptions::default()
+    /// };
+    /// let client =
+    ///     Client::connect_http("https://mcp.internal:8443/mcp", ClientOptions::default(), http)
+    ///         .await?;
     /// client.close().await;
     /// # Ok(())
     /// # }
@@ -142,10 +167,12 @@ impl Client {
 }
 
 /// A transport failure as the caller sees it: connection failures and broken streams are
-/// [`ClientError::Transport`] (retryable) as on every transport; HTTP statuses and the rest keep
-/// their detail in [`ClientError::Http`].
+/// [`ClientError::Transport`] (retryable) as on every transport; TLS failures are
+/// [`ClientError::Tls`]; HTTP statuses and the rest keep their detail in [`ClientError::Http`].
 pub(crate) fn client_error(e: HttpError) -> ClientError {
     match e {
+        #[cfg(feature = "tls")]
+        HttpError::Tls(t) => ClientError::Tls(t),
         HttpError::Connect(m) => ClientError::Transport(format!("could not reach the server: {m}")),
         HttpError::StreamEnded => ClientError::Transport(e.to_string()),
         other => ClientError::Http(other),

@@ -13,7 +13,10 @@ use crate::client::Source;
 use crate::{Client, ClientError, ClientOptions};
 
 impl Client {
-    /// Connects to an MCP WebSocket endpoint (`ws://host:port/ws`) and settles the era.
+    /// Connects to an MCP WebSocket endpoint (`ws://host:port/ws`, or `wss://` with the `tls`
+    /// feature, on by default; certificates checked against
+    /// [`WsClientOptions::tls`](mcp_transport::ws_client::WsClientOptions)) and settles the
+    /// era.
     pub async fn connect_ws(
         url: &str,
         options: ClientOptions,
@@ -36,9 +39,12 @@ impl Client {
 }
 
 /// A WebSocket failure as the caller sees it: lost or unreachable connections are
-/// [`ClientError::Transport`] (retryable); a refused upgrade or a bad URL keeps its detail.
+/// [`ClientError::Transport`] (retryable); TLS failures are [`ClientError::Tls`]; a refused
+/// upgrade or a bad URL keeps its detail.
 pub(crate) fn ws_error(e: WsError) -> ClientError {
     match e {
+        #[cfg(feature = "tls")]
+        WsError::Tls(t) => ClientError::Tls(t),
         WsError::Connect(_) | WsError::ConnectionLost(_) | WsError::Timeout(_) => {
             ClientError::Transport(e.to_string())
         }

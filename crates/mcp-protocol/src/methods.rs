@@ -309,10 +309,19 @@ pub fn is_known(name: &str, revision: ProtocolVersion) -> bool {
 }
 
 /// Methods that 2026-07-28 removed; a modern server answers them with -32601 (HTTP 404).
+/// `tasks/get` and `tasks/cancel` are not among them: the tasks extension
+/// ([`TASKS_EXTENSION`]) gives them a new shape, so whether a modern server has them depends on
+/// the extension, not the core revision. `tasks/result` and `tasks/list` stay removed.
 pub fn removed_in_modern() -> impl Iterator<Item = &'static str> {
     ALL.iter()
         .filter(|m| m.until == LAST_LEGACY && m.direction != S2C)
         .map(|m| m.name)
+        .filter(|name| !TASKS_EXTENSION.iter().any(|e| e.name == *name))
+}
+
+/// Whether `name` is a method of the 2026-07-28 tasks extension (`io.modelcontextprotocol/tasks`).
+pub fn is_tasks_extension(name: &str) -> bool {
+    TASKS_EXTENSION.iter().any(|m| m.name == name)
 }
 
 #[cfg(test)]
@@ -362,5 +371,29 @@ mod tests {
             assert!(removed.contains(&name), "{name}");
         }
         assert!(!removed.contains(&"tools/call"));
+        // The tasks extension reshapes these two; the other two legacy task methods are gone.
+        assert!(!removed.contains(&"tasks/get"));
+        assert!(!removed.contains(&"tasks/cancel"));
+        assert!(removed.contains(&"tasks/result"));
+        assert!(removed.contains(&"tasks/list"));
+    }
+
+    #[test]
+    fn the_tasks_extension_has_three_requests_and_a_notification() {
+        for name in [
+            "tasks/get",
+            "tasks/update",
+            "tasks/cancel",
+            "notifications/tasks",
+        ] {
+            assert!(is_tasks_extension(name), "{name}");
+        }
+        assert!(!is_tasks_extension("tasks/result"));
+        assert!(!is_tasks_extension("tasks/list"));
+        assert!(
+            TASKS_EXTENSION
+                .iter()
+                .all(|m| m.extension && m.since == MODERN)
+        );
     }
 }

@@ -201,6 +201,11 @@ impl Progress {
     /// Reports `progress` (out of `total`, if known). Progress must increase; a report that does
     /// not is dropped, as are reports after the request was cancelled.
     pub async fn report(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+        if let Some(task) = self.ctx.live_task() {
+            // The request was answered with a task: progress shows in the task's status.
+            task.progress(progress, total, message).await;
+            return;
+        }
         let Some(token) = self.ctx.inner.meta.progress_token.clone() else {
             return;
         };
@@ -252,7 +257,8 @@ impl Logger {
         let Some(min) = self.ctx.inner.log_level else {
             return;
         };
-        if level < min || self.ctx.inner.cancel.is_cancelled() {
+        // A task's request has been answered: no stream is left to carry its log messages.
+        if level < min || self.ctx.inner.cancel.is_cancelled() || self.ctx.live_task().is_some() {
             return;
         }
         let params = LoggingMessageNotificationParams {
@@ -350,6 +356,9 @@ pub(crate) struct InputRound {
     pub(crate) answers: InputResponses,
     next: AtomicUsize,
     pub(crate) needed: Mutex<Vec<(String, InputRequest)>>,
+    /// The task this request may become (tasks extension): once it exists, input that did not
+    /// come with the request is asked through the task instead.
+    pub(crate) task: crate::tasks::TaskSlot,
 }
 
 impl InputRound {
@@ -467,6 +476,9 @@ impl Client {
                 };
                 if let Some(answer) = round.answers.get(&key) {
                     return Ok(answer.clone());
+                }
+                if let Some(task) = round.task.live() {
+                    return task.ask(key, request).await;
                 }
                 if let Ok(mut needed) = round.needed.lock() {
                     needed.push((key, request));

@@ -35,6 +35,7 @@ pub mod router;
 mod serve;
 mod server;
 mod service;
+pub mod tasks;
 
 pub use context::{Client, Extensions, Logger, Outbox, Progress, RequestContext};
 pub use error::ToolError;
@@ -48,6 +49,7 @@ pub use router::{
     ToolHandler, ToolRoute, schema_for,
 };
 pub use server::{McpServer, Server, ServerOptions};
+pub use tasks::LongRunning;
 
 /// Re-exported so handler code needs one dependency for cancellation.
 pub use tokio_util::sync::CancellationToken;

@@ -11,6 +11,7 @@ use mcp_protocol::types::{
 
 use crate::request_state::StateKey;
 use crate::router::Router;
+use crate::tasks::{TaskOptions, TaskRuntime};
 
 /// How the server behaves.
 #[derive(Debug, Clone)]
@@ -36,6 +37,9 @@ pub struct ServerOptions {
     pub max_message_size: usize,
     /// The most requests one connection may have in flight; more wait (default 256).
     pub max_in_flight: usize,
+    /// Where tasks are kept and how long they live (tools with task support; see
+    /// [`crate::tasks`]).
+    pub tasks: TaskOptions,
 }
 
 impl Default for ServerOptions {
@@ -51,6 +55,7 @@ impl Default for ServerOptions {
             cache_scope: CacheScope::Private,
             max_message_size: mcp_transport::DEFAULT_MAX_FRAME,
             max_in_flight: 256,
+            tasks: TaskOptions::default(),
         }
     }
 }
@@ -75,6 +80,7 @@ pub(crate) struct ServerInner {
     pub(crate) info: Implementation,
     pub(crate) options: ServerOptions,
     pub(crate) state_key: StateKey,
+    pub(crate) tasks: TaskRuntime,
 }
 
 impl Server {
@@ -90,12 +96,14 @@ impl Server {
     /// A server with full implementation info and options.
     pub fn with_options(info: Implementation, router: Router, options: ServerOptions) -> Self {
         let state_key = StateKey::new(options.state_key, options.state_ttl);
+        let tasks = TaskRuntime::new(&options.tasks);
         Self {
             inner: Arc::new(ServerInner {
                 router,
                 info,
                 options,
                 state_key,
+                tasks,
             }),
         }
     }
@@ -117,7 +125,8 @@ impl Server {
 
     /// What the server supports, as advertised in `initialize` and `server/discover`: tools,
     /// resources (with subscriptions) and prompts, each with list-changed; completions when a
-    /// completer is registered; logging.
+    /// completer is registered; logging; and the tasks extension (2026-07-28) while a tool has
+    /// task support.
     pub fn capabilities(&self) -> ServerCapabilities {
         ServerCapabilities {
             tools: Some(ToolsCapability {
@@ -132,6 +141,13 @@ impl Server {
             }),
             completions: self.inner.router.has_completions().then(Default::default),
             logging: Some(Default::default()),
+            extensions: self.inner.router.has_task_tools().then(|| {
+                [(
+                    mcp_protocol::types::tasks::TASKS_EXTENSION.to_owned(),
+                    mcp_protocol::JsonObject::new(),
+                )]
+                .into()
+            }),
             ..ServerCapabilities::default()
         }
     }

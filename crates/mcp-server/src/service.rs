@@ -24,6 +24,7 @@ use crate::error::ToolError;
 use crate::request_state::digest;
 use crate::router::{Change, CompletionRequest, PromptRequest, ResourceRequest, ToolCall};
 use crate::server::Server;
+use crate::tasks::{Decision, Started, TaskAnswer, TaskWatch};
 
 /// A legacy session: what `initialize` settled.
 #[derive(Debug, Clone)]
@@ -87,6 +88,15 @@ enum Era {
 }
 
 impl Era {
+    /// What the client declared: on this request (modern) or for the session (legacy).
+    fn client_capabilities(&self) -> Option<&ClientCapabilities> {
+        match self {
+            Self::Modern { capabilities, .. } => Some(capabilities),
+            Self::Legacy(s) => Some(&s.capabilities),
+            Self::PreInit => None,
+        }
+    }
+
     fn revision(&self) -> ProtocolVersion {
         match self {
             Self::Modern { version, .. } => *version,
@@ -558,6 +568,37 @@ impl Server {
                 let era = era_of!(p);
                 Ok(self.listen(conn, req, era, p, cancel.clone()).await)
             }
+            "tasks/get" | "tasks/update" | "tasks/cancel" => {
+                let p: RequestParams = params(req).map_err(no_rev)?;
+                let era = era_of!(p);
+                let modern = matches!(era, Era::Modern { .. });
+                let capabilities = era.client_capabilities().filter(|_| modern);
+                let answer = self
+                    .inner
+                    .tasks
+                    .request(req, capabilities)
+                    .await
+                    .map_err(fail(&era))?;
+                let meta = self.result_meta(&era);
+                Ok(Some(match answer {
+                    TaskAnswer::Task(task) => {
+                        let result = tasks::GetTaskResult {
+                            result_type: result::Complete,
+                            task: *task,
+                            meta,
+                        };
+                        encode(id, &result, era.revision())
+                    }
+                    TaskAnswer::Ack => encode(
+                        id,
+                        &EmptyResult {
+                            meta,
+                            ..EmptyResult::default()
+                        },
+                        era.revision(),
+                    ),
+                }))
+            }
             other => Err((None, McpError::MethodNotFound(other.to_owned()))),
         }
     }
@@ -670,21 +711,54 @@ impl Server {
                 p.input_responses,
             )
             .map_err(fail)?;
+        // Tasks extension: the call may become a task, whose handler outlives the request
+        // and so gets a cancellation token of its own.
+        let decision = crate::tasks::decide(
+            tool.task_support(),
+            matches!(era, Era::Modern { .. }),
+            era.client_capabilities(),
+        );
+        let handler_cancel = match decision {
+            Decision::Direct => cancel.clone(),
+            Decision::Task => CancellationToken::new(),
+            Decision::Refuse(e) => return Err(fail(e)),
+            Decision::RefuseLegacy(refusal) => return Ok(Some(encode(&req.id, &*refusal, rev))),
+        };
         let ctx = self.context(
             conn,
             req,
             &era,
             p.meta.unwrap_or_default(),
-            cancel.clone(),
+            handler_cancel.clone(),
             answers,
         );
-        let run = tool.call(ToolCall {
+        let call = ToolCall {
             arguments,
             ctx: ctx.clone(),
-        });
-        let outcome = tokio::select! {
-            r = run => r,
-            () = cancel.cancelled() => return Ok(None),
+        };
+        let outcome = if matches!(decision, Decision::Task) {
+            match self
+                .inner
+                .tasks
+                .call(&tool, call, handler_cancel, &cancel)
+                .await
+            {
+                Started::Task(created) => {
+                    let created = tasks::CreateTaskResult {
+                        meta: self.result_meta(&era),
+                        ..created
+                    };
+                    return Ok(Some(encode(&req.id, &created, rev)));
+                }
+                Started::Finished(outcome) => outcome,
+                Started::Cancelled => return Ok(None),
+                Started::Refused(e) => return Err(fail(e)),
+            }
+        } else {
+            tokio::select! {
+                r = tool.call(call) => r,
+                () = cancel.cancelled() => return Ok(None),
+            }
         };
         let result = match outcome {
             Ok(r) => r,
@@ -888,7 +962,7 @@ impl Server {
         let rev = era.revision();
         let outbox = Outbox::new(conn.outbox.clone(), rev);
         let want = p.notifications;
-        let honoured = SubscriptionFilter {
+        let mut honoured = SubscriptionFilter {
             tools_list_changed: want.tools_list_changed.filter(|b| *b),
             prompts_list_changed: want.prompts_list_changed.filter(|b| *b),
             resources_list_changed: want.resources_list_changed.filter(|b| *b),
@@ -904,6 +978,23 @@ impl Server {
                 ..Meta::default()
             })
         };
+        // Tasks extension: `notifications/tasks` for the task ids asked for, starting with their
+        // current state (a change may have happened before the stream opened).
+        let (task_states, mut task_watch) = match want.task_ids.as_deref() {
+            Some(ids) if !ids.is_empty() => {
+                let declared = era
+                    .client_capabilities()
+                    .is_some_and(|c| c.has_extension(tasks::TASKS_EXTENSION));
+                if !declared {
+                    let e = crate::tasks::missing_extension();
+                    return Some(error_bytes(Some(req.id.clone()), &e, rev));
+                }
+                self.inner.tasks.watch(ids).await
+            }
+            _ => (Vec::new(), TaskWatch::none()),
+        };
+        honoured.task_ids = (!task_states.is_empty())
+            .then(|| task_states.iter().map(|t| t.task.task_id.clone()).collect());
         let mut changes = self.inner.router.subscribe();
         outbox
             .notify(
@@ -914,8 +1005,19 @@ impl Server {
                 },
             )
             .await;
+        let task_note = |task: &tasks::DetailedTask| tasks::TaskNotificationParams {
+            task: task.clone(),
+            meta: tag(),
+        };
+        for task in &task_states {
+            outbox.notify("notifications/tasks", task_note(task)).await;
+        }
         loop {
             let change = tokio::select! {
+                task = task_watch.next() => {
+                    outbox.notify("notifications/tasks", task_note(&task)).await;
+                    continue;
+                }
                 c = changes.recv() => c,
                 () = cancel.cancelled() => return None,
                 () = conn.closing.cancelled() => {

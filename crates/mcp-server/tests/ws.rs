@@ -665,7 +665,8 @@ async fn client_refusals() {
     .unwrap_err();
     assert!(matches!(err, WsError::InvalidUrl(_)), "{err}");
     let (_tx, outgoing) = mpsc::channel(1);
-    let err = ws_client::connect("wss://127.0.0.1:1/ws", WsClientOptions::default(), outgoing)
+    // (`wss://` is a valid URL with the transport's `tls` feature: examples/tests/tls.rs.)
+    let err = ws_client::connect("ftp://127.0.0.1:1/ws", WsClientOptions::default(), outgoing)
         .await
         .unwrap_err();
     assert!(matches!(err, WsError::InvalidUrl(_)), "{err}");

@@ -24,8 +24,11 @@
 //! from a [`Credentials`] hook, which also sees 401 and 403 challenges and may ask for a retry
 //! (up to three per request: a 401, then a 403 for more scopes, then one more).
 //!
-//! Only `http://` URLs: this crate links no TLS stack. Put a TLS-terminating proxy in front for
-//! `https://` endpoints.
+//! `http://` URLs always; `https://` with the `tls` feature (on by default in `mcp-client`):
+//! rustls, HTTP/1.1 only (ALPN `http/1.1`), the server's certificate always verified against
+//! `HttpClientOptions::tls` (see the `tls` module for the roots trusted by default). A TLS
+//! failure is `HttpError::Tls`, never retried. Connecting (TCP and the TLS handshake) is
+//! bounded by [`HttpClientOptions::connect_timeout`].
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -42,7 +45,6 @@ use hyper::header::{
 };
 use hyper::{Method, Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::Client as Pool;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use mcp_protocol::headers::{self as h, HeaderParam};
 use mcp_protocol::jsonrpc::{self, Message, RequestId};
@@ -51,6 +53,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::connect::Connector;
 use crate::sse::SseParser;
 
 /// A boxed future, as the [`Credentials`] hook returns.
@@ -146,7 +149,7 @@ pub struct HttpClientOptions {
     pub headers: Vec<(String, String)>,
     /// The largest JSON body or server-sent event accepted (default 4 MiB).
     pub max_message_size: usize,
-    /// How long connecting may take (default 10 s).
+    /// How long connecting may take, the TLS handshake included (default 10 s).
     pub connect_timeout: Duration,
     /// How long sending a notification or an answer to the server may take (default 30 s).
     /// Requests have no transport timeout of their own: the caller's request timeout ends
@@ -165,6 +168,9 @@ pub struct HttpClientOptions {
     pub credentials: Option<Arc<dyn Credentials>>,
     /// The `x-mcp-header` arguments of the server's tools.
     pub tool_headers: ToolHeaders,
+    /// How `https://` URLs are verified (default: the bundled and the system roots).
+    #[cfg(feature = "tls")]
+    pub tls: crate::tls::TlsOptions,
 }
 
 impl Default for HttpClientOptions {
@@ -180,6 +186,8 @@ impl Default for HttpClientOptions {
             pool_idle_timeout: Duration::from_secs(90),
             credentials: None,
             tool_headers: ToolHeaders::default(),
+            #[cfg(feature = "tls")]
+            tls: crate::tls::TlsOptions::default(),
         }
     }
 }
@@ -216,6 +224,11 @@ pub enum HttpError {
     /// The server answered something that is not MCP over HTTP.
     #[error("unexpected answer: {0}")]
     Unexpected(String),
+    /// The TLS handshake failed (an untrusted certificate, another host's certificate, a server
+    /// that does not speak TLS, ...) or the TLS options are unusable. Not retryable.
+    #[cfg(feature = "tls")]
+    #[error(transparent)]
+    Tls(crate::tls::TlsError),
 }
 
 impl HttpError {
@@ -228,7 +241,7 @@ impl HttpError {
     }
 
     /// Whether sending the request again may succeed: connection failures, timeouts, broken
-    /// streams, 408, 429 and 5xx.
+    /// streams, 408, 429 and 5xx. Not TLS failures: the same certificate fails the same way.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Connect(_) | Self::StreamEnded | Self::Timeout(_) => true,
@@ -331,7 +344,7 @@ pub async fn connect_sse(
     arc.authorize(&mut req).await;
     let resp = match tokio::time::timeout(timeout, arc.pool.request(req)).await {
         Err(_) => return Err(HttpError::Timeout(timeout)),
-        Ok(Err(e)) => return Err(HttpError::Connect(error_chain(&e))),
+        Ok(Err(e)) => return Err(connect_error(&e)),
         Ok(Ok(r)) => r,
     };
     if !resp.status().is_success() || !is_event_stream(&resp) {
@@ -359,7 +372,7 @@ pub async fn connect_sse(
                             .map_err(|_| HttpError::TooLarge(arc.options.max_message_size))?;
                     }
                 }
-                Some(Err(e)) => return Err(HttpError::Connect(error_chain(&e))),
+                Some(Err(e)) => return Err(connect_error(&e)),
                 None => return Err(HttpError::StreamEnded),
             }
         }
@@ -401,19 +414,22 @@ pub async fn connect_sse(
 /// Resolves the `endpoint` event's URI against the stream's URL, refusing another origin.
 fn resolve_endpoint(base: &Uri, endpoint: &str) -> Result<Uri, HttpError> {
     let authority = base.authority().map(|a| a.as_str()).unwrap_or_default();
+    let scheme = base.scheme_str().unwrap_or("http");
     let absolute = if endpoint.starts_with("http://") || endpoint.starts_with("https://") {
         endpoint.to_owned()
     } else if endpoint.starts_with('/') {
-        format!("http://{authority}{endpoint}")
+        format!("{scheme}://{authority}{endpoint}")
     } else {
         let path = base.path();
         let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
-        format!("http://{authority}{dir}{endpoint}")
+        format!("{scheme}://{authority}{dir}{endpoint}")
     };
     let uri: Uri = absolute
         .parse()
         .map_err(|e| HttpError::Unexpected(format!("bad endpoint {endpoint:?}: {e}")))?;
-    if uri.scheme_str() != Some("http") || uri.authority().map(|a| a.as_str()) != Some(authority) {
+    // Same origin: same scheme (an https stream never sends its messages in clear) and
+    // authority.
+    if uri.scheme_str() != Some(scheme) || uri.authority().map(|a| a.as_str()) != Some(authority) {
         return Err(HttpError::Unexpected(format!(
             "the endpoint {endpoint:?} is not on the stream's origin"
         )));
@@ -446,7 +462,7 @@ async fn dispatch_sse(shared: Arc<Shared>, mut outgoing: mpsc::Receiver<Vec<u8>>
             match tokio::time::timeout(shared.options.send_timeout, shared.pool.request(req)).await
             {
                 Err(_) => Some(HttpError::Timeout(shared.options.send_timeout)),
-                Ok(Err(e)) => Some(HttpError::Connect(error_chain(&e))),
+                Ok(Err(e)) => Some(connect_error(&e)),
                 Ok(Ok(resp)) if resp.status().is_success() => None,
                 Ok(Ok(resp)) => match id.as_ref() {
                     Some(id) => match error_answer(&shared, id, resp).await {
@@ -474,15 +490,25 @@ fn build(
     let uri: Uri = url
         .parse()
         .map_err(|e| HttpError::InvalidUrl(format!("{url}: {e}")))?;
-    match uri.scheme_str() {
-        Some("http") => {}
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(HttpError::InvalidUrl(format!("{url}: no host")));
+    }
+    let https = match uri.scheme_str() {
+        Some("http") => false,
+        #[cfg(feature = "tls")]
+        Some("https") => true,
+        #[cfg(not(feature = "tls"))]
         Some("https") => {
             return Err(HttpError::InvalidUrl(format!(
-                "{url}: https is not built in; put a TLS-terminating proxy in front"
+                "{url}: https needs the `tls` feature of mcp-transport"
             )));
         }
-        _ => return Err(HttpError::InvalidUrl(format!("{url}: not an http:// URL"))),
-    }
+        _ => {
+            return Err(HttpError::InvalidUrl(format!(
+                "{url}: not an http:// or https:// URL"
+            )));
+        }
+    };
     let mut extra = Vec::new();
     for (name, value) in &options.headers {
         let name = HeaderName::from_bytes(name.as_bytes())
@@ -491,9 +517,24 @@ fn build(
             .map_err(|e| HttpError::InvalidUrl(format!("header {name}: {e}")))?;
         extra.push((name, value));
     }
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(options.connect_timeout));
+    // The pool serves this one origin, so an http:// transport needs no TLS configuration
+    // (and does not read the system's roots).
+    #[cfg(feature = "tls")]
+    let connector = {
+        let tls = if https {
+            // A host that cannot be checked against a certificate fails here, not per request.
+            crate::tls::server_name(uri.host().unwrap_or_default()).map_err(HttpError::Tls)?;
+            Some(options.tls.client_config().map_err(HttpError::Tls)?)
+        } else {
+            None
+        };
+        Connector::new(options.connect_timeout, tls)
+    };
+    #[cfg(not(feature = "tls"))]
+    let connector = {
+        let _ = https;
+        Connector::new(options.connect_timeout)
+    };
     let pool = Pool::builder(TokioExecutor::new())
         .pool_idle_timeout(options.pool_idle_timeout)
         .build(connector);
@@ -522,7 +563,7 @@ struct Replay {
     initialized: Option<Bytes>,
 }
 
-type HyperPool = Pool<HttpConnector, Full<Bytes>>;
+type HyperPool = Pool<Connector, Full<Bytes>>;
 
 #[derive(Debug)]
 struct Shared {
@@ -814,7 +855,7 @@ async fn exchange(
         let resp = match shared.pool.request(req).await {
             Ok(r) => r,
             Err(e) => {
-                let error = HttpError::Connect(error_chain(&e));
+                let error = connect_error(&e);
                 return shared
                     .deliver(Inbound::Failed {
                         id: id.clone(),
@@ -937,6 +978,16 @@ fn header_text(resp: &Response<Incoming>, name: HeaderName) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// A failed exchange as an error: [`HttpError::Tls`] when TLS failed, else
+/// [`HttpError::Connect`].
+fn connect_error(e: &(dyn std::error::Error + 'static)) -> HttpError {
+    #[cfg(feature = "tls")]
+    if let Some(tls) = crate::tls::TlsError::find(e) {
+        return HttpError::Tls(tls);
+    }
+    HttpError::Connect(error_chain(e))
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
@@ -973,7 +1024,7 @@ async fn read_answer(
                 if e.is::<http_body_util::LengthLimitError>() {
                     HttpError::TooLarge(max)
                 } else {
-                    HttpError::Connect(error_chain(&*e))
+                    connect_error(&*e)
                 }
             })?
             .to_bytes();
@@ -1014,7 +1065,7 @@ async fn read_answer(
                             www_authenticate: None,
                         });
                     }
-                    Err(e) => return Err(HttpError::Connect(error_chain(&e))),
+                    Err(e) => return Err(connect_error(&e)),
                 };
             }
         }
@@ -1325,18 +1376,62 @@ mod tests {
     }
 
     #[test]
-    fn https_and_garbage_urls_are_refused_up_front() {
+    fn garbage_urls_are_refused_up_front() {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
         rt.block_on(async {
-            for url in ["https://example.com/mcp", "ftp://x/", "not a url"] {
+            let mut refused = vec!["ftp://x/", "not a url", "http:///mcp"];
+            if cfg!(not(feature = "tls")) {
+                refused.push("https://example.com/mcp");
+            }
+            for url in refused {
                 let (_tx, rx) = mpsc::channel(1);
                 let err = spawn(url, HttpClientOptions::default(), rx).unwrap_err();
                 assert!(matches!(err, HttpError::InvalidUrl(_)), "{url}: {err}");
             }
         });
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn unusable_tls_options_fail_at_spawn() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let options = HttpClientOptions {
+                tls: crate::tls::TlsOptions {
+                    roots: crate::tls::TrustedRoots::CustomOnly,
+                    ..crate::tls::TlsOptions::default()
+                },
+                ..HttpClientOptions::default()
+            };
+            let (_tx, rx) = mpsc::channel(1);
+            let err = spawn("https://example.com/mcp", options.clone(), rx).unwrap_err();
+            assert!(
+                matches!(err, HttpError::Tls(crate::tls::TlsError::Config(_)))
+                    && !err.is_retryable(),
+                "{err}"
+            );
+            // An http:// URL needs no TLS configuration at all.
+            let (_tx, rx) = mpsc::channel(1);
+            assert!(spawn("http://example.com/mcp", options, rx).is_ok());
+        });
+    }
+
+    #[test]
+    fn the_sse_endpoint_must_keep_the_stream_s_scheme_and_authority() {
+        let base: Uri = "https://h:1/sse".parse().unwrap();
+        let same = resolve_endpoint(&base, "/messages?s=1").unwrap();
+        assert_eq!(same.to_string(), "https://h:1/messages?s=1");
+        let relative = resolve_endpoint(&base, "messages").unwrap();
+        assert_eq!(relative.to_string(), "https://h:1/messages");
+        for foreign in ["http://h:1/messages", "https://other:1/messages"] {
+            assert!(resolve_endpoint(&base, foreign).is_err(), "{foreign}");
+        }
     }
 
     #[test]

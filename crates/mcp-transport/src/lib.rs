@@ -12,6 +12,8 @@
 //! - [`http_client`] (feature `http-client`, on by default): Streamable HTTP, the client side.
 //! - [`ws_client`] (feature `ws-client`, off by default): MCP over WebSocket, the client side,
 //!   with keepalive and reconnect.
+//! - `tls` (feature `tls`, off by default here, on by default in `mcp-client`): `https://`
+//!   and `wss://` for the client transports (rustls), with the trusted roots to choose.
 //! - [`sse`]: server-sent events: an encoder and an incremental parser, shared by the HTTP
 //!   transports of the server and the client.
 //!
@@ -29,11 +31,15 @@
 //! ```
 
 pub mod child;
+#[cfg(any(feature = "http-client", feature = "ws-client"))]
+mod connect;
 #[cfg(feature = "http-client")]
 pub mod http_client;
 pub mod sse;
 pub mod stdio;
 pub mod stream;
+#[cfg(feature = "tls")]
+pub mod tls;
 #[cfg(feature = "ws-client")]
 pub mod ws_client;
 

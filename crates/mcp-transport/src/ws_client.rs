@@ -26,7 +26,10 @@
 //! - Messages over [`WsClientOptions::max_message_size`] from the server close the connection
 //!   with 1009 (and a reconnect follows).
 //!
-//! Only `ws://` URLs: this crate links no TLS stack.
+//! `ws://` URLs always; `wss://` with the `tls` feature: rustls, the server's certificate
+//! always verified against `WsClientOptions::tls` (see the `tls` module), within
+//! [`WsClientOptions::connect_timeout`]. A TLS failure is `WsError::Tls`; reconnecting tries
+//! again, since a server may be mid-way through a certificate rotation.
 //!
 //! No compression: the client offers no `permessage-deflate` (the WebSocket library has none;
 //! see `docs/websocket.md`).
@@ -51,6 +54,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_util::sync::CancellationToken;
+
+use crate::connect::ClientStream;
 
 /// How reconnecting behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +88,7 @@ pub struct WsClientOptions {
     pub subprotocol: Option<String>,
     /// The largest message accepted from the server (default 4 MiB).
     pub max_message_size: usize,
-    /// How long connecting (TCP and the opening handshake) may take (default 10 s).
+    /// How long connecting (TCP, TLS and the opening handshake) may take (default 10 s).
     pub connect_timeout: Duration,
     /// How often to ping the server (default 15 s).
     pub ping_interval: Duration,
@@ -96,6 +101,9 @@ pub struct WsClientOptions {
     pub close_timeout: Duration,
     /// Reconnecting after the connection drops.
     pub reconnect: Reconnect,
+    /// How `wss://` URLs are verified (default: the bundled and the system roots).
+    #[cfg(feature = "tls")]
+    pub tls: crate::tls::TlsOptions,
 }
 
 impl Default for WsClientOptions {
@@ -110,6 +118,8 @@ impl Default for WsClientOptions {
             write_timeout: Duration::from_secs(30),
             close_timeout: Duration::from_secs(5),
             reconnect: Reconnect::default(),
+            #[cfg(feature = "tls")]
+            tls: crate::tls::TlsOptions::default(),
         }
     }
 }
@@ -141,11 +151,16 @@ pub enum WsError {
     /// The connection a request was sent on dropped before its answer.
     #[error("the WebSocket connection was lost: {0}")]
     ConnectionLost(String),
+    /// The TLS handshake failed (an untrusted certificate, another host's certificate, a server
+    /// that does not speak TLS, ...) or the TLS options are unusable. Not retryable.
+    #[cfg(feature = "tls")]
+    #[error(transparent)]
+    Tls(crate::tls::TlsError),
 }
 
 impl WsError {
     /// Whether sending the request again may succeed: connection failures, timeouts, lost
-    /// connections, 408, 429 and 5xx refusals.
+    /// connections, 408, 429 and 5xx refusals. Not TLS failures.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Connect(_) | Self::Timeout(_) | Self::ConnectionLost(_) => true,
@@ -182,6 +197,9 @@ pub struct WsHandle {
 struct Shared {
     options: WsClientOptions,
     request: Request<()>,
+    /// The TLS configuration of a `wss://` URL.
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<rustls::ClientConfig>>,
     /// Asked to close.
     closing: CancellationToken,
     /// The transport has ended.
@@ -217,9 +235,10 @@ impl WsHandle {
     }
 }
 
-type Socket = WebSocketStream<TcpStream>;
+type Socket = WebSocketStream<ClientStream>;
 
-/// Connects to the MCP WebSocket endpoint at `url` (`ws://host:port/path`) and starts the
+/// Connects to the MCP WebSocket endpoint at `url` (`ws://host:port/path`, or `wss://` with the
+/// `tls` feature) and starts the
 /// transport: messages sent on `outgoing` go out as text frames; what the server sends comes out
 /// of the returned receiver, which ends when the transport ends for good. The first connection
 /// is not retried: its failure is the error returned here.
@@ -229,9 +248,18 @@ pub async fn connect(
     outgoing: mpsc::Receiver<Vec<u8>>,
 ) -> Result<(mpsc::Receiver<Inbound>, WsHandle), WsError> {
     let request = build_request(url, &options)?;
+    #[cfg(feature = "tls")]
+    let tls = if request.uri().scheme_str() == Some("wss") {
+        crate::tls::server_name(request.uri().host().unwrap_or_default()).map_err(WsError::Tls)?;
+        Some(options.tls.client_config().map_err(WsError::Tls)?)
+    } else {
+        None
+    };
     let shared = Arc::new(Shared {
         options,
         request,
+        #[cfg(feature = "tls")]
+        tls,
         closing: CancellationToken::new(),
         finished: CancellationToken::new(),
         protocol: Mutex::new(None),
@@ -249,12 +277,19 @@ fn build_request(url: &str, options: &WsClientOptions) -> Result<Request<()>, Ws
         .map_err(|e| WsError::InvalidUrl(format!("{url}: {e}")))?;
     match uri.scheme_str() {
         Some("ws") => {}
+        #[cfg(feature = "tls")]
+        Some("wss") => {}
+        #[cfg(not(feature = "tls"))]
         Some("wss") => {
             return Err(WsError::InvalidUrl(format!(
-                "{url}: wss is not built in; put a TLS-terminating proxy in front"
+                "{url}: wss needs the `tls` feature of mcp-transport"
             )));
         }
-        _ => return Err(WsError::InvalidUrl(format!("{url}: not a ws:// URL"))),
+        _ => {
+            return Err(WsError::InvalidUrl(format!(
+                "{url}: not a ws:// or wss:// URL"
+            )));
+        }
     }
     if uri.host().is_none() {
         return Err(WsError::InvalidUrl(format!("{url}: no host")));
@@ -278,13 +313,15 @@ fn build_request(url: &str, options: &WsClientOptions) -> Result<Request<()>, Ws
     Ok(request)
 }
 
-/// One connection: TCP (`TCP_NODELAY`) and the opening handshake, within the connect timeout.
+/// One connection: TCP (`TCP_NODELAY`), TLS for `wss://` and the opening handshake, within the
+/// connect timeout.
 async fn open(shared: &Shared) -> Result<Socket, WsError> {
     let options = &shared.options;
     let uri = shared.request.uri();
     let host = uri.host().unwrap_or_default();
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let port = uri.port_u16().unwrap_or(80);
+    let secure = uri.scheme_str() == Some("wss");
+    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
     let config = WebSocketConfig::default()
         .max_message_size(Some(options.max_message_size))
         .max_frame_size(Some(options.max_message_size));
@@ -293,6 +330,15 @@ async fn open(shared: &Shared) -> Result<Socket, WsError> {
             .await
             .map_err(|e| WsError::Connect(format!("{host}:{port}: {e}")))?;
         let _ = stream.set_nodelay(true);
+        #[cfg(feature = "tls")]
+        let stream = ClientStream::start(stream, shared.tls.as_ref(), host)
+            .await
+            .map_err(|e| match crate::tls::TlsError::find(&e) {
+                Some(tls) => WsError::Tls(tls),
+                None => WsError::Connect(format!("{host}:{port}: {e}")),
+            })?;
+        #[cfg(not(feature = "tls"))]
+        let stream = ClientStream::Plain(stream);
         tokio_tungstenite::client_async_with_config(shared.request.clone(), stream, Some(config))
             .await
             .map_err(handshake_error)
@@ -675,10 +721,10 @@ mod tests {
             build_request("http://x/ws", &o),
             Err(WsError::InvalidUrl(_))
         ));
-        assert!(matches!(
-            build_request("wss://x/ws", &o),
-            Err(WsError::InvalidUrl(_))
-        ));
+        assert_eq!(
+            build_request("wss://x/ws", &o).is_ok(),
+            cfg!(feature = "tls")
+        );
         let r = build_request("ws://127.0.0.1:9/ws?x=1", &o).unwrap();
         assert_eq!(r.headers()[SEC_WEBSOCKET_PROTOCOL], "mcp");
         assert_eq!(r.uri().path_and_query().unwrap().as_str(), "/ws?x=1");

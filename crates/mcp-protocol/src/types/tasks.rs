@@ -137,3 +137,158 @@ pub struct TaskNotificationParams {
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<Meta>,
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::types::InputResponse;
+
+    fn working() -> Task {
+        Task {
+            task_id: "786512e2-9e0d-44bd-8f29-789f320fe840".into(),
+            status: TaskStatus::Working,
+            status_message: None,
+            created_at: "2025-11-25T10:30:00Z".into(),
+            last_updated_at: "2025-11-25T10:40:00Z".into(),
+            ttl_ms: Some(60_000),
+            poll_interval_ms: Some(5_000),
+        }
+    }
+
+    #[test]
+    fn a_created_task_is_flat_with_result_type_task() {
+        let created = CreateTaskResult {
+            result_type: TaskCreated,
+            task: working(),
+            meta: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&created).unwrap(),
+            json!({
+                "resultType": "task",
+                "taskId": "786512e2-9e0d-44bd-8f29-789f320fe840",
+                "status": "working",
+                "createdAt": "2025-11-25T10:30:00Z",
+                "lastUpdatedAt": "2025-11-25T10:40:00Z",
+                "ttlMs": 60000,
+                "pollIntervalMs": 5000,
+            })
+        );
+    }
+
+    #[test]
+    fn an_unlimited_ttl_is_null_not_absent() {
+        let task = Task {
+            ttl_ms: None,
+            poll_interval_ms: None,
+            ..working()
+        };
+        let v = serde_json::to_value(&task).unwrap();
+        assert_eq!(v["ttlMs"], serde_json::Value::Null);
+        assert!(v.as_object().unwrap().contains_key("ttlMs"));
+        assert!(!v.as_object().unwrap().contains_key("pollIntervalMs"));
+    }
+
+    #[test]
+    fn get_inlines_what_the_status_carries() {
+        let done = GetTaskResult {
+            result_type: Complete,
+            task: DetailedTask {
+                task: Task {
+                    status: TaskStatus::Completed,
+                    ..working()
+                },
+                input_requests: None,
+                result: Some(
+                    json!({"content": [{"type": "text", "text": "Hello, Luca!"}], "isError": false})
+                        .as_object()
+                        .cloned()
+                        .unwrap(),
+                ),
+                error: None,
+            },
+            meta: None,
+        };
+        let v = serde_json::to_value(&done).unwrap();
+        assert_eq!(v["resultType"], "complete");
+        assert_eq!(v["status"], "completed");
+        assert_eq!(v["result"]["content"][0]["text"], "Hello, Luca!");
+        assert!(v.get("error").is_none() && v.get("inputRequests").is_none());
+        let back: GetTaskResult = serde_json::from_value(v).unwrap();
+        assert_eq!(back, done);
+    }
+
+    #[test]
+    fn the_specs_examples_read() {
+        // The input_required poll and the failed task of the extension's specification.
+        let poll: GetTaskResult = serde_json::from_value(json!({
+            "resultType": "complete",
+            "taskId": "786512e2-9e0d-44bd-8f29-789f320fe840",
+            "status": "input_required",
+            "createdAt": "2025-11-25T10:30:00Z",
+            "lastUpdatedAt": "2025-11-25T10:50:00Z",
+            "ttlMs": 3600000,
+            "pollIntervalMs": 5000,
+            "inputRequests": {
+                "name": {
+                    "method": "elicitation/create",
+                    "params": {
+                        "mode": "form",
+                        "message": "Please enter your name.",
+                        "requestedSchema": {
+                            "type": "object",
+                            "properties": {"name": {"type": "string"}},
+                            "required": ["name"]
+                        }
+                    }
+                }
+            }
+        }))
+        .unwrap();
+        assert_eq!(poll.task.task.status, TaskStatus::InputRequired);
+        assert_eq!(
+            poll.task.input_requests.unwrap()["name"].method(),
+            "elicitation/create"
+        );
+
+        let failed: TaskNotificationParams = serde_json::from_value(json!({
+            "taskId": "786512e2-9e0d-44bd-8f29-789f820fe840",
+            "status": "failed",
+            "createdAt": "2025-11-25T10:30:00Z",
+            "lastUpdatedAt": "2025-11-25T10:40:00Z",
+            "ttlMs": 3600000,
+            "statusMessage": "Tool execution failed: API rate limit exceeded",
+            "error": {"code": -32603, "message": "API rate limit exceeded"}
+        }))
+        .unwrap();
+        assert!(failed.task.task.status.is_terminal());
+        assert_eq!(failed.task.error.unwrap().code, -32603);
+
+        let update: UpdateTaskParams = serde_json::from_value(json!({
+            "taskId": "786512e2-9e0d-44bd-8f29-789f320fe840",
+            "inputResponses": {"name": {"action": "accept", "content": {"input": "Luca"}}}
+        }))
+        .unwrap();
+        assert!(matches!(
+            update.input_responses["name"],
+            InputResponse::Elicit(_)
+        ));
+    }
+
+    #[test]
+    fn statuses_use_snake_case_and_three_are_terminal() {
+        let all = [
+            (TaskStatus::Working, "working", false),
+            (TaskStatus::InputRequired, "input_required", false),
+            (TaskStatus::Completed, "completed", true),
+            (TaskStatus::Failed, "failed", true),
+            (TaskStatus::Cancelled, "cancelled", true),
+        ];
+        for (status, wire, terminal) in all {
+            assert_eq!(serde_json::to_value(status).unwrap(), wire);
+            assert_eq!(status.is_terminal(), terminal, "{wire}");
+        }
+    }
+}

@@ -215,6 +215,9 @@ struct Probe<'a> {
     name: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     uri: Option<Cow<'a, str>>,
+    /// `tasks/get`, `tasks/update`, `tasks/cancel` (tasks extension).
+    #[serde(rename = "taskId", default, borrow)]
+    task_id: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     arguments: Option<&'a RawValue>,
 }
@@ -372,6 +375,8 @@ fn check_modern_headers(
     let body_name = match &*req.method {
         "tools/call" | "prompts/get" => Some(p.name.as_deref()),
         "resources/read" => Some(p.uri.as_deref()),
+        // The tasks extension routes by task: `Mcp-Name` carries `params.taskId`.
+        "tasks/get" | "tasks/update" | "tasks/cancel" => Some(p.task_id.as_deref()),
         _ => None,
     };
     if let Some(body_name) = body_name {

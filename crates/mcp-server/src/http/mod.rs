@@ -28,6 +28,9 @@
 //! }
 //! ```
 //!
+//! With the `tls` feature, `Server::serve_https` serves the same endpoint over TLS (see the
+//! `tls` module).
+//!
 //! The status codes and JSON-RPC codes of every refusal are listed in `docs/http.md`.
 
 mod endpoint;
@@ -36,6 +39,8 @@ mod exchange;
 mod guard;
 mod session;
 mod sse_legacy;
+#[cfg(feature = "tls")]
+pub mod tls;
 #[cfg(feature = "ws")]
 pub mod ws;
 
@@ -56,6 +61,8 @@ use tower::ServiceExt as _;
 pub use event_store::{BoxFuture, EventLog, EventStore, InMemoryEventStore, StoredEvent};
 pub use guard::{AllowedHosts, AllowedOrigins};
 pub use sse_legacy::LegacySseOptions;
+#[cfg(feature = "tls")]
+pub use tls::{ServerTls, TlsConfigError};
 #[cfg(feature = "ws")]
 pub use ws::WsOptions;
 
@@ -84,10 +91,12 @@ pub struct HttpOptions {
     /// How long a request body may take to arrive (default 30 s); slower gets 408.
     pub body_read_timeout: Duration,
     /// How long a connection may take to send a request's headers, and may sit idle between
-    /// requests (default 30 s). Applies to [`Server::serve_http`].
+    /// requests (default 30 s). Applies to [`Server::serve_http`] (and `serve_https`, after the
+    /// TLS handshake, which has its own timeout).
     pub header_read_timeout: Duration,
-    /// The most connections served at once (default 1,024); more wait to be accepted. Applies
-    /// to [`Server::serve_http`].
+    /// The most connections served at once (default 1,024), TLS handshakes in progress
+    /// included; more wait to be accepted. Applies to [`Server::serve_http`] (and
+    /// `serve_https`).
     pub max_connections: usize,
     /// The most legacy sessions open at once (default 10,000). At the cap a new session evicts
     /// the longest-idle one; when every session is busy, `initialize` gets 503.
@@ -248,6 +257,34 @@ impl HttpEndpoint {
     where
         F: Future<Output = ()> + Send,
     {
+        self.serve_on(listener, Security::Plain, signal).await
+    }
+
+    /// Serves HTTPS on `listener` until `signal` completes, exactly as [`HttpEndpoint::serve`]
+    /// serves HTTP: each connection first completes its TLS handshake (in its own task, within
+    /// [`ServerTls::handshake_timeout`]), then is served HTTP/1.1.
+    #[cfg(feature = "tls")]
+    pub async fn serve_tls<F>(
+        self,
+        listener: TcpListener,
+        tls: ServerTls,
+        signal: F,
+    ) -> io::Result<()>
+    where
+        F: Future<Output = ()> + Send,
+    {
+        self.serve_on(listener, Security::Tls(tls), signal).await
+    }
+
+    async fn serve_on<F>(
+        self,
+        listener: TcpListener,
+        security: Security,
+        signal: F,
+    ) -> io::Result<()>
+    where
+        F: Future<Output = ()> + Send,
+    {
         let local = listener.local_addr()?;
         let options = &self.state.options;
         let router = self.router();
@@ -284,28 +321,24 @@ impl HttpEndpoint {
             };
             let _ = stream.set_nodelay(true);
             let router = router.clone();
-            let service = TowerToHyperService::new(tower::service_fn(
-                move |mut req: Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(LocalAddr(local));
-                    router.clone().oneshot(req.map(axum::body::Body::new))
-                },
-            ));
-            let connection = http1
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
             let stop = stop_connections.clone();
+            let http1 = http1.clone();
+            let security = security.clone();
             tracker.spawn(async move {
-                let mut connection = std::pin::pin!(connection);
-                let ended = tokio::select! {
-                    ended = connection.as_mut() => ended,
-                    () = stop.cancelled() => {
-                        // Finish the request in progress, then close.
-                        connection.as_mut().graceful_shutdown();
-                        connection.await
+                match security {
+                    Security::Plain => serve_connection(&http1, stream, router, local, &stop).await,
+                    #[cfg(feature = "tls")]
+                    Security::Tls(tls) => {
+                        // The handshake runs here, not in the accept loop: a slow or failing
+                        // client holds up only its own connection.
+                        let accepted = tokio::select! {
+                            a = tls.accept(stream) => a,
+                            () = stop.cancelled() => None,
+                        };
+                        if let Some(stream) = accepted {
+                            serve_connection(&http1, stream, router, local, &stop).await;
+                        }
                     }
-                };
-                if let Err(e) = ended {
-                    tracing::debug!(error = %e, "HTTP connection ended with an error");
                 }
                 drop(permit);
             });
@@ -322,6 +355,48 @@ impl HttpEndpoint {
         }
         self.state.sessions.clear();
         Ok(())
+    }
+}
+
+/// Plain HTTP or HTTPS.
+#[derive(Debug, Clone)]
+enum Security {
+    Plain,
+    #[cfg(feature = "tls")]
+    Tls(ServerTls),
+}
+
+/// Serves HTTP/1.1 (with upgrades, for WebSocket) on one connection until it ends or `stop`
+/// asks it to finish the request in progress and close.
+async fn serve_connection<I>(
+    http1: &hyper::server::conn::http1::Builder,
+    io: I,
+    router: axum::Router,
+    local: SocketAddr,
+    stop: &CancellationToken,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = TowerToHyperService::new(tower::service_fn(
+        move |mut req: Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(LocalAddr(local));
+            router.clone().oneshot(req.map(axum::body::Body::new))
+        },
+    ));
+    let connection = http1
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    let mut connection = std::pin::pin!(connection);
+    let ended = tokio::select! {
+        ended = connection.as_mut() => ended,
+        () = stop.cancelled() => {
+            // Finish the request in progress, then close.
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = ended {
+        tracing::debug!(error = %e, "HTTP connection ended with an error");
     }
 }
 
@@ -357,6 +432,38 @@ impl Server {
     {
         HttpEndpoint::new(self, options)
             .serve(listener, signal)
+            .await
+    }
+
+    /// Serves Streamable HTTP (and HTTP+SSE, and WebSocket when configured) over TLS on
+    /// `listener` until the process ends (see [`HttpEndpoint::serve_tls`] and [`tls`]).
+    #[cfg(feature = "tls")]
+    pub async fn serve_https(
+        self,
+        listener: TcpListener,
+        options: HttpOptions,
+        tls: ServerTls,
+    ) -> io::Result<()> {
+        HttpEndpoint::new(self, options)
+            .serve_tls(listener, tls, std::future::pending())
+            .await
+    }
+
+    /// Serves HTTPS on `listener` until `signal` completes, then shuts down gracefully (see
+    /// [`HttpEndpoint::serve_tls`]).
+    #[cfg(feature = "tls")]
+    pub async fn serve_https_with_shutdown<F>(
+        self,
+        listener: TcpListener,
+        options: HttpOptions,
+        tls: ServerTls,
+        signal: F,
+    ) -> io::Result<()>
+    where
+        F: Future<Output = ()> + Send,
+    {
+        HttpEndpoint::new(self, options)
+            .serve_tls(listener, tls, signal)
             .await
     }
 }

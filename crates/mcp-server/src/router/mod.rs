@@ -241,6 +241,14 @@ impl Router {
         self
     }
 
+    /// Whether any tool may run as a task.
+    pub(crate) fn has_task_tools(&self) -> bool {
+        self.read()
+            .tools
+            .values()
+            .any(|t| t.task_support() != mcp_protocol::types::TaskSupport::Forbidden)
+    }
+
     /// Whether any completer is registered.
     pub(crate) fn has_completions(&self) -> bool {
         let r = self.read();

@@ -30,7 +30,8 @@ use std::sync::Arc;
 
 use mcp_protocol::meta::Meta;
 use mcp_protocol::types::{
-    CallToolResult, ClientCapabilities, ContentBlock, Icon, Tool as ToolDefinition, ToolAnnotations,
+    CallToolResult, ClientCapabilities, ContentBlock, Icon, TaskSupport, Tool as ToolDefinition,
+    ToolAnnotations,
 };
 use mcp_protocol::{JsonObject, ProtocolVersion};
 use schemars::JsonSchema;
@@ -41,6 +42,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::context::{Client, Logger, Progress, RequestContext};
 use crate::error::ToolError;
+use crate::tasks::LongRunning;
 
 /// A boxed future, as stored handlers return.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -90,7 +92,7 @@ pub fn schema_for<T: JsonSchema>(dialect: SchemaDialect) -> JsonObject {
     message = "`{Self}` is not a tool-call extractor, so a tool handler cannot take it as a parameter",
     label = "not an extractor (`FromToolCall`)",
     note = "take the tool's arguments as `Args<T>` (with `T: Deserialize + JsonSchema`) or `RawArgs`",
-    note = "the other extractors are `Progress`, `Logger`, `Client`, `CancellationToken`, `RequestContext`, `ProtocolVersion`, `ClientCapabilities` and `Meta`"
+    note = "the other extractors are `Progress`, `Logger`, `Client`, `LongRunning`, `CancellationToken`, `RequestContext`, `ProtocolVersion`, `ClientCapabilities` and `Meta`"
 )]
 pub trait FromToolCall: Sized + Send + 'static {
     /// Extracts the value; an error ends the call before the handler runs.
@@ -98,6 +100,11 @@ pub trait FromToolCall: Sized + Send + 'static {
     /// The input schema this extractor contributes (only [`Args`] has one).
     fn input_schema(_dialect: SchemaDialect) -> Option<JsonObject> {
         None
+    }
+    /// Whether taking this extractor moves the start of a task from before the handler to
+    /// where the handler says (only [`LongRunning`] does).
+    fn begins_long_running() -> bool {
+        false
     }
 }
 
@@ -148,6 +155,15 @@ from_ctx! {
     ProtocolVersion => |c| c.revision();
     ClientCapabilities => |c| c.client_capabilities().clone();
     Meta => |c| c.meta().clone();
+}
+
+impl FromToolCall for LongRunning {
+    fn from_call(call: &ToolCall) -> Result<Self, ToolError> {
+        Ok(Self::new(call.ctx.clone()))
+    }
+    fn begins_long_running() -> bool {
+        true
+    }
 }
 
 /// A structured return value: sent as `structuredContent` with its JSON as a text block too,
@@ -241,6 +257,11 @@ pub trait ToolHandler<M>: Clone + Send + Sync + 'static {
     fn input_schema(dialect: SchemaDialect) -> JsonObject;
     /// The output schema its return type implies.
     fn output_schema(dialect: SchemaDialect) -> Option<JsonObject>;
+    /// Whether one of its extractors is [`LongRunning`]: a task then starts where the handler
+    /// calls [`LongRunning::begin`], not before the handler.
+    fn begins_long_running() -> bool {
+        false
+    }
 }
 
 fn no_arguments_schema() -> JsonObject {
@@ -275,6 +296,9 @@ macro_rules! impl_handler {
             fn output_schema(dialect: SchemaDialect) -> Option<JsonObject> {
                 R::output_schema(dialect)
             }
+            fn begins_long_running() -> bool {
+                false $(|| $t::begins_long_running())*
+            }
         }
     };
 }
@@ -299,12 +323,15 @@ pub struct ToolRoute {
     pub(crate) definition: ToolDefinition,
     pub(crate) handler: ErasedHandler,
     pub(crate) validator: Option<Arc<jsonschema::Validator>>,
+    task_support: TaskSupport,
+    begins_in_handler: bool,
 }
 
 impl std::fmt::Debug for ToolRoute {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ToolRoute")
             .field("definition", &self.definition)
+            .field("task_support", &self.task_support)
             .finish_non_exhaustive()
     }
 }
@@ -315,12 +342,52 @@ impl ToolRoute {
         &self.definition
     }
 
+    /// Whether calls may run as tasks ([`Tool::task_support`]).
+    pub fn task_support(&self) -> TaskSupport {
+        self.task_support
+    }
+
+    /// The same route with another task support: how a route built by `#[tool]` opts in.
+    ///
+    /// ```
+    /// use mcp_server::{Tool, tasks::TaskSupport};
+    ///
+    /// let route = Tool::new("slow").handler(|| async { "done" }).with_task_support(TaskSupport::Optional);
+    /// assert_eq!(route.task_support(), TaskSupport::Optional);
+    /// ```
+    #[must_use]
+    pub fn with_task_support(mut self, support: TaskSupport) -> Self {
+        self.task_support = support;
+        self
+    }
+
+    /// Whether the handler takes [`LongRunning`], so that a task starts where it says.
+    pub(crate) fn begins_in_handler(&self) -> bool {
+        self.begins_in_handler
+    }
+
     /// Runs the tool: validates the arguments against the input schema (a mismatch is a tool
     /// result with `isError: true`, as SEP-1303 says), then calls the handler.
     pub(crate) fn call(&self, call: ToolCall) -> BoxFuture<Result<CallToolResult, ToolError>> {
+        if let Some(invalid) = self.invalid_arguments(&call.arguments) {
+            return Box::pin(async move { Ok(invalid) });
+        }
+        self.run_handler(call)
+    }
+
+    /// Calls the handler, the arguments already validated.
+    pub(crate) fn run_handler(
+        &self,
+        call: ToolCall,
+    ) -> BoxFuture<Result<CallToolResult, ToolError>> {
+        (self.handler)(call)
+    }
+
+    /// The tool result for arguments that do not match the input schema, if they do not.
+    pub(crate) fn invalid_arguments(&self, arguments: &Value) -> Option<CallToolResult> {
         if let Some(v) = &self.validator {
             let errors: Vec<String> = v
-                .iter_errors(&call.arguments)
+                .iter_errors(arguments)
                 .take(5)
                 .map(|e| {
                     let at = e.instance_path().to_string();
@@ -332,15 +399,14 @@ impl ToolRoute {
                 })
                 .collect();
             if !errors.is_empty() {
-                let message = format!(
+                return Some(CallToolResult::error(format!(
                     "Invalid arguments for tool {}: {}",
                     self.definition.name,
                     errors.join("; ")
-                );
-                return Box::pin(async move { Ok(CallToolResult::error(message)) });
+                )));
             }
         }
-        (self.handler)(call)
+        None
     }
 }
 
@@ -350,6 +416,7 @@ pub struct Tool {
     definition: ToolDefinition,
     dialect: SchemaDialect,
     input_schema: Option<JsonObject>,
+    task_support: TaskSupport,
 }
 
 impl Tool {
@@ -369,6 +436,7 @@ impl Tool {
             },
             dialect: SchemaDialect::default(),
             input_schema: None,
+            task_support: TaskSupport::Forbidden,
         }
     }
 
@@ -430,6 +498,23 @@ impl Tool {
         self
     }
 
+    /// Whether calls may run as tasks (the 2026-07-28 tasks extension; see
+    /// [`crate::tasks`]): `Forbidden` (the default) never, `Optional` for clients that declared
+    /// the extension on the request, `Required` always (clients that cannot have a task are
+    /// refused). Nothing about it appears in `tools/list`: the server decides per request.
+    ///
+    /// ```
+    /// use mcp_server::{Tool, tasks::TaskSupport};
+    ///
+    /// let tool = Tool::new("render_video").task_support(TaskSupport::Optional).handler(|| async { "rendered" });
+    /// assert_eq!(tool.task_support(), TaskSupport::Optional);
+    /// ```
+    #[must_use]
+    pub fn task_support(mut self, support: TaskSupport) -> Self {
+        self.task_support = support;
+        self
+    }
+
     /// Finishes the tool with its handler.
     ///
     /// # Panics
@@ -458,6 +543,8 @@ impl Tool {
             definition,
             handler: Arc::new(move |call| handler.call(call)),
             validator,
+            task_support: self.task_support,
+            begins_in_handler: H::begins_long_running(),
         }
     }
 }
