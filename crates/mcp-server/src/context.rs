@@ -162,9 +162,14 @@ impl RequestContext {
     pub fn cancellation(&self) -> &CancellationToken {
         &self.inner.cancel
     }
-    /// Values that layers attached (for example the authenticated principal).
+    /// Values that layers attached (the principal, the trace context, ...).
     pub fn extensions(&self) -> &Extensions {
         &self.inner.extensions
+    }
+    /// The authenticated principal, when an [`AuthLayer`](crate::middleware::AuthLayer) set
+    /// one. Handlers see who calls, never the credentials: tokens are not passed through.
+    pub fn principal(&self) -> Option<&Arc<mcp_auth::Principal>> {
+        self.inner.extensions.get::<Arc<mcp_auth::Principal>>()
     }
     /// A progress reporter; it reports nothing if the request carried no progress token.
     pub fn progress(&self) -> Progress {

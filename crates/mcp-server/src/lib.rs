@@ -30,6 +30,8 @@ mod context;
 mod error;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod middleware;
+mod request;
 mod request_state;
 pub mod router;
 mod serve;
@@ -42,14 +44,21 @@ pub use error::ToolError;
 /// Attribute macros: `#[tool]` on an async fn adds `<fn>_tool()`, its [`ToolRoute`]; `#[tools]` on
 /// an impl block adds `tool_routes()` and `router()` for its methods marked `#[tool]`.
 pub use mcp_macros::{tool, tools};
+pub use request::{
+    Authentication, ListFilter, ListKind, Listed, McpRequest, McpResponse, Outcome, Target,
+};
+pub use router::ToolStack;
 pub use router::{
     Args, Change, CompleteWith, Completer, CompletionRequest, FromToolCall, IntoPromptResult,
     IntoToolResult, Json, Prompt, PromptRequest, PromptRoute, RawArgs, Resource, ResourceRequest,
     ResourceRoute, ResourceTemplate, Router, SchemaDialect, TemplateRoute, Tool, ToolCall,
     ToolHandler, ToolRoute, schema_for,
 };
-pub use server::{McpServer, Server, ServerOptions};
+pub use server::{LocalPrincipal, McpServer, McpService, Server, ServerOptions};
 pub use tasks::LongRunning;
+
+/// Re-exported: the principal, its permissions and the authenticator seam.
+pub use mcp_auth;
 
 /// Re-exported so handler code needs one dependency for cancellation.
 pub use tokio_util::sync::CancellationToken;

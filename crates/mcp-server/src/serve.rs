@@ -18,6 +18,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::request::Authentication;
 use crate::server::Server;
 use crate::service::{Connection, error_bytes};
 
@@ -88,7 +89,8 @@ impl Server {
             }
             writer.flush().await
         });
-        let result = self.serve_messages(reader, tx).await;
+        let authentication = self.inner.options.local_principal.resolve().await;
+        let result = self.serve_messages(reader, tx, authentication).await;
         match writer_task.await {
             Ok(Ok(())) => result,
             Ok(Err(e)) => Err(e),
@@ -105,14 +107,20 @@ impl Server {
         self,
         mut inbound: I,
         tx: mpsc::Sender<Vec<u8>>,
+        authentication: Authentication,
     ) -> io::Result<()> {
         let conn = Arc::new(Connection::new(tx.clone()));
+        let _counted = Counted::new(&self.inner.connections);
+        let accept = Accept {
+            conn: &conn,
+            permits: Arc::new(Semaphore::new(self.inner.options.max_in_flight.max(1))),
+            authentication,
+        };
         let forwarder = tokio::spawn({
             let server = self.clone();
             let conn = conn.clone();
             async move { server.forward_changes(conn).await }
         });
-        let permits = Arc::new(Semaphore::new(self.inner.options.max_in_flight.max(1)));
         let mut tasks = JoinSet::new();
         let mut result = Ok(());
 
@@ -154,8 +162,7 @@ impl Server {
                         .await;
                 }
                 Ok(Incoming::Single(message)) => {
-                    self.accept(&conn, message, &permits, &mut tasks, None)
-                        .await;
+                    self.accept(&accept, message, &mut tasks, None).await;
                 }
                 Ok(Incoming::Batch(items)) => {
                     // 2025-03-26 batches: answer with one array once every request is done.
@@ -163,7 +170,7 @@ impl Server {
                     for item in items {
                         match item {
                             Ok(message) => {
-                                self.accept(&conn, message, &permits, &mut tasks, Some(btx.clone()))
+                                self.accept(&accept, message, &mut tasks, Some(btx.clone()))
                                     .await
                             }
                             Err(e) => {
@@ -209,12 +216,12 @@ impl Server {
 
     async fn accept(
         &self,
-        conn: &Arc<Connection>,
+        accept: &Accept<'_>,
         message: Message,
-        permits: &Arc<Semaphore>,
         tasks: &mut JoinSet<()>,
         batch: Option<mpsc::Sender<Vec<u8>>>,
     ) {
+        let conn = accept.conn;
         match message {
             Message::Request(req) => {
                 let cancel = CancellationToken::new();
@@ -242,14 +249,15 @@ impl Server {
                     return;
                 }
                 // Waiting for a permit pauses reading: back-pressure instead of unbounded tasks.
-                let Ok(permit) = permits.clone().acquire_owned().await else {
+                let Ok(permit) = accept.permits.clone().acquire_owned().await else {
                     return;
                 };
                 let server = self.clone();
                 let conn = conn.clone();
+                let authentication = accept.authentication.clone();
                 tasks.spawn(async move {
                     let id = req.id.clone();
-                    let reply = server.handle(&conn, req, cancel).await;
+                    let reply = server.handle(&conn, req, cancel, authentication).await;
                     if let Ok(mut f) = conn.in_flight.lock() {
                         f.remove(&id);
                     }
@@ -284,6 +292,31 @@ impl Server {
             }
         }
     }
+}
+
+/// Counts a connection while it is served.
+struct Counted(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Counted {
+    fn new(count: &Arc<std::sync::atomic::AtomicUsize>) -> Self {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self(count.clone())
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// What every request of one connection shares.
+struct Accept<'a> {
+    conn: &'a Arc<Connection>,
+    /// Bounds the requests in flight.
+    permits: Arc<Semaphore>,
+    /// Who calls, settled when the connection started.
+    authentication: Authentication,
 }
 
 /// Where a connection's messages come from: newline-delimited frames from a byte stream, or the

@@ -1,7 +1,13 @@
 //! The server: a router, its identity and its options.
 
+use std::convert::Infallible;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use mcp_auth::{Authenticator, Principal};
+use tower::util::BoxCloneSyncService;
+use tower::{Layer, Service};
 
 use mcp_protocol::ProtocolVersion;
 use mcp_protocol::types::{
@@ -9,8 +15,9 @@ use mcp_protocol::types::{
     ToolsCapability,
 };
 
+use crate::request::{Authentication, McpRequest, McpResponse};
 use crate::request_state::StateKey;
-use crate::router::Router;
+use crate::router::{BoxFuture, Router};
 use crate::tasks::{TaskOptions, TaskRuntime};
 
 /// How the server behaves.
@@ -37,9 +44,123 @@ pub struct ServerOptions {
     pub max_message_size: usize,
     /// The most requests one connection may have in flight; more wait (default 256).
     pub max_in_flight: usize,
+    /// Who calls on connections that carry no credentials of their own: stdio, TCP and Unix
+    /// sockets, in-memory pipes (default [`LocalPrincipal::None`]). HTTP requests are
+    /// authenticated by the endpoint instead (`HttpOptions::auth`).
+    pub local_principal: LocalPrincipal,
     /// Where tasks are kept and how long they live (tools with task support; see
     /// [`crate::tasks`]).
     pub tasks: TaskOptions,
+}
+
+/// Who calls on a connection without credentials of its own (stdio, sockets), settled when the
+/// connection starts. An [`AuthLayer`](crate::middleware::AuthLayer) puts it in each request.
+///
+/// On stdio whoever could start the process is already trusted by the operating system, so
+/// [`LocalPrincipal::ProcessUser`] is the usual choice; [`LocalPrincipal::Environment`] checks a
+/// credential the client passed in the environment (the `env` block of a client's server
+/// configuration) with the same authenticator an HTTP deployment uses.
+///
+/// ```
+/// use mcp_server::{LocalPrincipal, ServerOptions};
+///
+/// let options = ServerOptions {
+///     local_principal: LocalPrincipal::process_user(["tools.*", "resources.*", "prompts.*"]),
+///     ..ServerOptions::default()
+/// };
+/// # drop(options);
+/// ```
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub enum LocalPrincipal {
+    /// Nobody: requests carry no principal, and an `AuthLayer` that requires one refuses
+    /// them (-31401).
+    #[default]
+    None,
+    /// The operating-system user that started the process (`$USER`, else `$USERNAME`, else
+    /// `local`), authenticated by the environment (`AuthMethod::Environment`), with these
+    /// permissions.
+    ProcessUser(Vec<String>),
+    /// This principal.
+    Fixed(Arc<Principal>),
+    /// A credential read from the environment variable `variable` when a connection starts,
+    /// presented to `authenticator` as the value of the header `header` (for example
+    /// `authorization` with `Bearer <token>`, or `x-api-key`). An unset variable is
+    /// "no credentials"; a refused one makes every request fail with -31401.
+    Environment {
+        /// The environment variable.
+        variable: String,
+        /// The header it stands for.
+        header: http::HeaderName,
+        /// Checks it.
+        authenticator: Arc<dyn Authenticator>,
+    },
+}
+
+impl LocalPrincipal {
+    /// [`LocalPrincipal::ProcessUser`] with these permissions.
+    pub fn process_user<I, S>(permissions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self::ProcessUser(permissions.into_iter().map(Into::into).collect())
+    }
+
+    /// [`LocalPrincipal::Environment`].
+    pub fn environment(
+        variable: impl Into<String>,
+        header: http::HeaderName,
+        authenticator: Arc<dyn Authenticator>,
+    ) -> Self {
+        Self::Environment {
+            variable: variable.into(),
+            header,
+            authenticator,
+        }
+    }
+
+    /// Settles who calls, for a connection starting now.
+    pub(crate) async fn resolve(&self) -> Authentication {
+        match self {
+            Self::None => Authentication::None,
+            Self::Fixed(p) => Authentication::Principal(p.clone()),
+            Self::ProcessUser(permissions) => {
+                let user = ["USER", "USERNAME"]
+                    .iter()
+                    .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+                    .unwrap_or_else(|| "local".to_owned());
+                Authentication::Principal(Arc::new(
+                    Principal::new(user, mcp_auth::AuthMethod::Environment)
+                        .with_permissions(permissions.iter().cloned()),
+                ))
+            }
+            Self::Environment {
+                variable,
+                header,
+                authenticator,
+            } => {
+                let mut headers = http::HeaderMap::new();
+                if let Some(value) = std::env::var(variable)
+                    .ok()
+                    .and_then(|v| http::HeaderValue::from_str(&v).ok())
+                {
+                    headers.insert(header.clone(), value);
+                }
+                match authenticator
+                    .authenticate(mcp_auth::AuthRequest::from_headers(&headers))
+                    .await
+                {
+                    Ok(p) => Authentication::Principal(Arc::new(p)),
+                    Err(mcp_auth::AuthError::MissingCredentials) => Authentication::None,
+                    Err(e) => {
+                        tracing::warn!(%variable, error = %e, "the environment's credential was refused");
+                        Authentication::Failed(e)
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl Default for ServerOptions {
@@ -55,6 +176,7 @@ impl Default for ServerOptions {
             cache_scope: CacheScope::Private,
             max_message_size: mcp_transport::DEFAULT_MAX_FRAME,
             max_in_flight: 256,
+            local_principal: LocalPrincipal::default(),
             tasks: TaskOptions::default(),
         }
     }
@@ -74,13 +196,106 @@ pub struct Server {
     pub(crate) inner: Arc<ServerInner>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct ServerInner {
     pub(crate) router: Router,
     pub(crate) info: Implementation,
     pub(crate) options: ServerOptions,
     pub(crate) state_key: StateKey,
+    pub(crate) stack: McpService,
+    /// Connections served by `serve_messages` (stdio, sockets, WebSocket, HTTP+SSE).
+    pub(crate) connections: Arc<std::sync::atomic::AtomicUsize>,
     pub(crate) tasks: TaskRuntime,
+}
+
+/// The server's service: the dispatcher, behind the layers [`Server::layer`] added. Every
+/// transport drives it; it is what layers wrap.
+#[derive(Clone)]
+pub struct McpService(Stack);
+
+#[derive(Clone)]
+enum Stack {
+    /// No layers: straight to the dispatcher, with nothing boxed on the way.
+    Dispatcher,
+    Layered(BoxCloneSyncService<McpRequest, McpResponse, Infallible>),
+}
+
+impl std::fmt::Debug for McpService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            Stack::Dispatcher => "McpService(dispatcher)",
+            Stack::Layered(_) => "McpService(layered)",
+        })
+    }
+}
+
+impl Service<McpRequest> for McpService {
+    type Response = McpResponse;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<McpResponse, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        match &mut self.0 {
+            Stack::Dispatcher => Poll::Ready(Ok(())),
+            Stack::Layered(s) => s.poll_ready(cx),
+        }
+    }
+
+    fn call(&mut self, request: McpRequest) -> Self::Future {
+        match &mut self.0 {
+            Stack::Dispatcher => Box::pin(async move {
+                let server = request.server.clone();
+                Ok(server.execute(request).await)
+            }),
+            Stack::Layered(s) => s.call(request),
+        }
+    }
+}
+
+/// A layered service with its errors turned into responses: a tower layer that fails (a
+/// `tower::timeout::Timeout`, a `tower::load_shed::LoadShed`, ...) answers -32603 with the
+/// error's message instead.
+#[derive(Clone)]
+pub(crate) struct Erased<S>(S);
+
+impl<S> Erased<S> {
+    pub(crate) fn new(inner: S) -> Self {
+        Self(inner)
+    }
+}
+
+impl<S> Service<McpRequest> for Erased<S>
+where
+    S: Service<McpRequest, Response = McpResponse>,
+    S::Error: Into<tower::BoxError>,
+    S::Future: Send + 'static,
+{
+    type Response = McpResponse;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<McpResponse, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // A service that fails to become ready is called anyway: its call answers the error.
+        match self.0.poll_ready(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(_) => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn call(&mut self, request: McpRequest) -> Self::Future {
+        let (id, revision) = (request.id.clone(), request.revision());
+        let future = self.0.call(request);
+        Box::pin(async move {
+            Ok(future.await.unwrap_or_else(|e| {
+                let e: tower::BoxError = e.into();
+                McpResponse::error(
+                    id,
+                    revision,
+                    mcp_protocol::McpError::Internal(e.to_string()),
+                )
+            }))
+        })
+    }
 }
 
 impl Server {
@@ -103,8 +318,45 @@ impl Server {
                 info,
                 options,
                 state_key,
+                stack: McpService(Stack::Dispatcher),
+                connections: Arc::default(),
                 tasks,
             }),
+        }
+    }
+
+    /// Wraps the server's service in `layer`: the layers of [`crate::middleware`], or any tower
+    /// layer over [`McpRequest`] (its errors are answered -32603). Every transport goes through
+    /// it. Each call wraps what is there, so the last layer added runs first; pass a whole
+    /// `tower::ServiceBuilder` to add a stack in reading order (first listed runs first), which
+    /// also boxes it only once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_server::middleware::{ConcurrencyLimitLayer, TimeoutLayer};
+    /// use mcp_server::{Router, Server};
+    /// use tower::ServiceBuilder;
+    ///
+    /// let server = Server::new("s", "1.0.0", Router::new()).layer(
+    ///     ServiceBuilder::new()
+    ///         .layer(ConcurrencyLimitLayer::new(64))
+    ///         .layer(TimeoutLayer::new(Duration::from_secs(30))),
+    /// );
+    /// # drop(server);
+    /// ```
+    #[must_use]
+    pub fn layer<L>(self, layer: L) -> Self
+    where
+        L: Layer<McpService>,
+        L::Service: Service<McpRequest, Response = McpResponse> + Clone + Send + Sync + 'static,
+        <L::Service as Service<McpRequest>>::Error: Into<tower::BoxError>,
+        <L::Service as Service<McpRequest>>::Future: Send + 'static,
+    {
+        let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| (*shared).clone());
+        let service = layer.layer(inner.stack.clone());
+        inner.stack = McpService(Stack::Layered(BoxCloneSyncService::new(Erased(service))));
+        Self {
+            inner: Arc::new(inner),
         }
     }
 
@@ -116,6 +368,13 @@ impl Server {
     /// The router; routes added to it while serving are announced to subscribed clients.
     pub fn router(&self) -> &Router {
         &self.inner.router
+    }
+
+    /// How many connections are being served (stdio, sockets, WebSocket, HTTP+SSE streams).
+    pub fn open_connections(&self) -> usize {
+        self.inner
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The options.

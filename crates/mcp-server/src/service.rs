@@ -1,11 +1,16 @@
 //! The dual-era dispatcher: one request in, one response out, in either era.
+//!
+//! A transport hands [`Server::handle`] a JSON-RPC request; [`Server::prepare`] settles its era,
+//! parses its params once and looks up the tool it names, giving an [`McpRequest`]; the server's
+//! service stack (its layers, then [`Server::execute`]) answers with an [`McpResponse`], which
+//! `handle` serializes.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use mcp_protocol::jsonrpc::{ErrorResponse, Request, RequestId, Response};
+use mcp_protocol::jsonrpc::{ErrorResponse, Request, RequestId};
 use mcp_protocol::meta::Meta;
 use mcp_protocol::methods;
 use mcp_protocol::types::*;
@@ -16,11 +21,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tower::ServiceExt as _;
 
 use crate::context::{
     ContextInner, Extensions, InputRound, LegacyPeer, Outbox, Peer, PendingRequests, RequestContext,
 };
 use crate::error::ToolError;
+use crate::request::{
+    Authentication, ListFilter, Listed, McpRequest, McpResponse, Outcome, Params, RequestEra,
+};
 use crate::request_state::digest;
 use crate::router::{Change, CompletionRequest, PromptRequest, ResourceRequest, ToolCall};
 use crate::server::Server;
@@ -66,75 +75,20 @@ impl Connection {
 
 /// The digest binding a multi-round-trip `requestState` to its request; empty in the legacy
 /// era, which has no such exchange (and so pays nothing for it).
-fn identity_of<T: Serialize>(era: &Era, identity: &T) -> String {
-    if matches!(era, Era::Modern { .. }) {
+fn identity_of<T: Serialize>(era: &RequestEra, identity: &T) -> String {
+    if era.is_modern() {
         digest(identity)
     } else {
         String::new()
     }
 }
 
-/// The era a request is handled in.
-#[derive(Debug, Clone)]
-enum Era {
-    Modern {
-        version: ProtocolVersion,
-        capabilities: Arc<ClientCapabilities>,
-        client_info: Option<Arc<Implementation>>,
-    },
-    Legacy(LegacySession),
-    /// A legacy `ping` before `initialize`.
-    PreInit,
-}
-
-impl Era {
-    /// What the client declared: on this request (modern) or for the session (legacy).
-    fn client_capabilities(&self) -> Option<&ClientCapabilities> {
-        match self {
-            Self::Modern { capabilities, .. } => Some(capabilities),
-            Self::Legacy(s) => Some(&s.capabilities),
-            Self::PreInit => None,
-        }
-    }
-
-    fn revision(&self) -> ProtocolVersion {
-        match self {
-            Self::Modern { version, .. } => *version,
-            Self::Legacy(s) => s.version,
-            Self::PreInit => ProtocolVersion::LATEST_LEGACY,
-        }
-    }
-}
-
-/// Params that carry `_meta`.
-trait HasMeta {
-    fn meta(&self) -> Option<&Meta>;
-}
-
-macro_rules! has_meta {
-    ($($t:ty),*) => {$(impl HasMeta for $t { fn meta(&self) -> Option<&Meta> { self.meta.as_ref() } })*};
-}
-has_meta!(
-    RequestParams,
-    PaginatedRequestParams,
-    CallToolRequestParams,
-    ReadResourceRequestParams,
-    SubscribeRequestParams,
-    GetPromptRequestParams,
-    CompleteRequestParams,
-    SetLevelRequestParams,
-    SubscriptionsListenRequestParams
-);
-
 /// The reply to one request: serialized bytes, or nothing (cancelled).
 pub(crate) type Reply = Option<Vec<u8>>;
 
-fn encode<T: Serialize>(id: &RequestId, result: &T, revision: ProtocolVersion) -> Vec<u8> {
-    serde_json::to_vec(&ForRevision::new(
-        &Response::new(id.clone(), result),
-        revision,
-    ))
-    .unwrap_or_default()
+/// A result serialized for `revision` (the `result` member only).
+fn encode<T: Serialize>(result: &T, revision: ProtocolVersion) -> Vec<u8> {
+    serde_json::to_vec(&ForRevision::new(result, revision)).unwrap_or_default()
 }
 
 /// The bytes of an error response.
@@ -180,25 +134,29 @@ fn cursor_start(cursor: Option<&str>) -> Result<Option<String>, McpError> {
     }
 }
 
-/// One page of a name-ordered map: items after the cursor's key, and the next cursor. Keyset
-/// pagination keeps pages stable while routes are added and removed.
-fn page<T: Clone>(
+/// One page of a name-ordered map: the items after the cursor's key that `keep` lets through,
+/// and the next cursor. Keyset pagination keeps pages stable while routes are added and
+/// removed.
+fn page<T, O>(
     items: &BTreeMap<String, T>,
     cursor: Option<&str>,
     size: usize,
-) -> Result<(Vec<T>, Option<String>), McpError> {
+    keep: impl Fn(&T) -> bool,
+    out_of: impl Fn(&T) -> O,
+) -> Result<(Vec<O>, Option<String>), McpError> {
     let start = cursor_start(cursor)?;
-    let mut iter: Box<dyn Iterator<Item = (&String, &T)>> = match &start {
+    let iter: Box<dyn Iterator<Item = (&String, &T)>> = match &start {
         Some(k) => Box::new(items.range::<String, _>((
             std::ops::Bound::Excluded(k.clone()),
             std::ops::Bound::Unbounded,
         ))),
         None => Box::new(items.iter()),
     };
+    let mut iter = iter.filter(|(_, v)| keep(v));
     let mut out = Vec::new();
     let mut last = None;
     for (k, v) in iter.by_ref().take(size.max(1)) {
-        out.push(v.clone());
+        out.push(out_of(v));
         last = Some(k.clone());
     }
     let next = match (iter.next(), last) {
@@ -208,13 +166,150 @@ fn page<T: Clone>(
     Ok((out, next))
 }
 
+/// A refusal before the request reaches the service: the error and the revision to answer in
+/// (`None`: the connection's).
+type Early = (Option<ProtocolVersion>, McpError);
+
+/// What `execute` works with once the params are taken out of the request.
+struct Head {
+    conn: Arc<Connection>,
+    id: RequestId,
+    method: std::borrow::Cow<'static, str>,
+    era: RequestEra,
+    cancel: CancellationToken,
+    extensions: Extensions,
+}
+
+impl Head {
+    fn split(request: McpRequest) -> (Self, Params, Option<Arc<crate::router::ToolRoute>>) {
+        let McpRequest {
+            conn,
+            id,
+            method,
+            era,
+            params,
+            cancel,
+            extensions,
+            tool,
+            ..
+        } = request;
+        (
+            Self {
+                conn,
+                id,
+                method,
+                era,
+                cancel,
+                extensions,
+            },
+            params,
+            tool,
+        )
+    }
+
+    fn revision(&self) -> ProtocolVersion {
+        self.era.revision()
+    }
+
+    fn ok<T: Serialize>(&self, result: &T) -> McpResponse {
+        McpResponse::result(
+            self.id.clone(),
+            self.revision(),
+            encode(result, self.revision()),
+            Outcome::Success,
+        )
+    }
+
+    fn fail(&self, error: McpError) -> McpResponse {
+        McpResponse::error(self.id.clone(), self.revision(), error)
+    }
+
+    fn cancelled(&self) -> McpResponse {
+        McpResponse::cancelled(self.id.clone(), self.revision())
+    }
+
+    /// Whether `item` may be listed (a layer may have set a [`ListFilter`]).
+    fn lists(&self, item: Listed<'_>) -> bool {
+        self.extensions
+            .get::<ListFilter>()
+            .is_none_or(|filter| filter.allows(item))
+    }
+}
+
 impl Server {
+    /// Handles one request on a connection: prepares it, runs it through the service stack,
+    /// serializes the response. `None` when the request was cancelled: a cancelled request gets
+    /// no response.
+    pub(crate) async fn handle(
+        &self,
+        conn: &Arc<Connection>,
+        req: Request,
+        cancel: CancellationToken,
+        authentication: Authentication,
+    ) -> Reply {
+        let id = req.id.clone();
+        match self.prepare(conn, req, cancel, authentication) {
+            Ok(request) => self.call_stack(request).await.into_bytes(),
+            Err((revision, error)) => {
+                let fallback = conn
+                    .legacy_session()
+                    .map_or(ProtocolVersion::LATEST, |s| s.version);
+                Some(error_bytes(Some(id), &error, revision.unwrap_or(fallback)))
+            }
+        }
+    }
+
+    /// Answers one message without a transport: for custom transports (a queue, a serverless
+    /// function) and tests. Each call is a connection of its own, so it suits 2026-07-28
+    /// requests (stateless); notifications the handler sends are dropped. `None` for a
+    /// notification or a response, or a cancelled request.
+    ///
+    /// ```
+    /// use mcp_server::{Authentication, Router, Server, Tool};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let server = Server::new("s", "1.0.0", Router::new().tool(Tool::new("hi").handler(|| async { "hello" })));
+    /// let call = br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"hi",
+    ///     "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",
+    ///              "io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+    /// let reply = server.handle_message(call, Authentication::None).await.unwrap();
+    /// let reply: serde_json::Value = serde_json::from_slice(&reply).unwrap();
+    /// assert_eq!(reply["result"]["content"][0]["text"], "hello");
+    /// # }
+    /// ```
+    pub async fn handle_message(
+        &self,
+        message: &[u8],
+        authentication: Authentication,
+    ) -> Option<Vec<u8>> {
+        use mcp_protocol::jsonrpc::{self, Message};
+        match jsonrpc::parse(message) {
+            Err(e) => Some(serde_json::to_vec(&e.to_response()).unwrap_or_default()),
+            Ok(Message::Request(req)) => {
+                // Nobody reads this connection's outbox: what the handler sends is dropped.
+                let (outbox, _) = mpsc::channel(1);
+                let conn = Arc::new(Connection::new(outbox));
+                self.handle(&conn, req, CancellationToken::new(), authentication)
+                    .await
+            }
+            Ok(_) => None,
+        }
+    }
+
+    /// Runs a prepared request through the layers and the dispatcher.
+    pub(crate) async fn call_stack(&self, request: McpRequest) -> McpResponse {
+        match self.inner.stack.clone().oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    }
+
     fn resolve_era(
         &self,
         conn: &Connection,
         meta: Option<&Meta>,
         method: &str,
-    ) -> Result<Era, McpError> {
+    ) -> Result<RequestEra, McpError> {
         if let Some(meta) = meta {
             if let Some(requested) = &meta.protocol_version {
                 let version =
@@ -233,7 +328,7 @@ impl Server {
                                 "missing _meta[\"io.modelcontextprotocol/clientCapabilities\"]",
                             )
                         })?;
-                return Ok(Era::Modern {
+                return Ok(RequestEra::Modern {
                     version,
                     capabilities: Arc::new(capabilities),
                     client_info: meta.client_info.as_deref().cloned().map(Arc::new),
@@ -246,10 +341,10 @@ impl Server {
             }
         }
         if let Some(session) = conn.legacy_session() {
-            return Ok(Era::Legacy(session));
+            return Ok(RequestEra::Legacy(session));
         }
         if method == "ping" {
-            return Ok(Era::PreInit);
+            return Ok(RequestEra::PreInit);
         }
         Err(McpError::invalid_params(
             "missing _meta: a 2026-07-28 request must carry io.modelcontextprotocol/protocolVersion and \
@@ -257,15 +352,101 @@ impl Server {
         ))
     }
 
-    fn result_meta(&self, era: &Era) -> Option<Meta> {
-        matches!(era, Era::Modern { .. }).then(|| Meta {
+    /// Turns a JSON-RPC request into an [`McpRequest`]: params parsed into their type, era
+    /// settled, the named tool looked up. Errors here are answered without going through the
+    /// layers (they concern the message, not what it asks for).
+    pub(crate) fn prepare(
+        &self,
+        conn: &Arc<Connection>,
+        req: Request,
+        cancel: CancellationToken,
+        authentication: Authentication,
+    ) -> Result<McpRequest, Early> {
+        let no_rev = |e: McpError| (None, e);
+        // A 2026-07-28 request for a method that revision removed (`initialize`,
+        // `logging/setLevel`, ...) is -32601 whatever its params: they are not read.
+        if let Some(version) = modern_version_of(&req)
+            && methods::removed_in_modern().any(|m| m == req.method)
+        {
+            return Err((
+                Some(version),
+                McpError::MethodNotFound(req.method.to_string()),
+            ));
+        }
+        let parsed = match &*req.method {
+            "initialize" => Params::Initialize(Box::new(params(&req).map_err(no_rev)?)),
+            "ping" => Params::Ping(params(&req).map_err(no_rev)?),
+            "server/discover" => Params::Discover(params(&req).map_err(no_rev)?),
+            "tools/list" => Params::ListTools(params(&req).map_err(no_rev)?),
+            "tools/call" => Params::CallTool(params(&req).map_err(no_rev)?),
+            "resources/list" => Params::ListResources(params(&req).map_err(no_rev)?),
+            "resources/templates/list" => Params::ListTemplates(params(&req).map_err(no_rev)?),
+            "resources/read" => Params::ReadResource(params(&req).map_err(no_rev)?),
+            "resources/subscribe" => Params::Subscribe(params(&req).map_err(no_rev)?),
+            "resources/unsubscribe" => Params::Unsubscribe(params(&req).map_err(no_rev)?),
+            "prompts/list" => Params::ListPrompts(params(&req).map_err(no_rev)?),
+            "prompts/get" => Params::GetPrompt(params(&req).map_err(no_rev)?),
+            "completion/complete" => Params::Complete(params(&req).map_err(no_rev)?),
+            "logging/setLevel" => Params::SetLevel(params(&req).map_err(no_rev)?),
+            "subscriptions/listen" => Params::Listen(params(&req).map_err(no_rev)?),
+            // The tasks extension reads its own params from the request.
+            "tasks/get" | "tasks/update" | "tasks/cancel" => {
+                Params::Task(params(&req).map_err(no_rev)?, Box::new(req.clone()))
+            }
+            other => return Err((None, McpError::MethodNotFound(other.to_owned()))),
+        };
+        let era = if matches!(parsed, Params::Initialize(_)) {
+            RequestEra::PreInit
+        } else {
+            let era = self
+                .resolve_era(conn, parsed.meta(), &req.method)
+                .map_err(|e| {
+                    // Errors about the modern envelope are modern errors.
+                    let rev = parsed
+                        .meta()
+                        .and_then(|m| m.protocol_version.as_ref())
+                        .map(|_| ProtocolVersion::LATEST);
+                    (rev, e)
+                })?;
+            let modern = era.is_modern();
+            let removed = methods::removed_in_modern().any(|m| m == req.method);
+            let modern_only = matches!(&*req.method, "server/discover" | "subscriptions/listen");
+            if (modern && removed) || (!modern && modern_only) {
+                return Err((
+                    Some(era.revision()),
+                    McpError::MethodNotFound(req.method.to_string()),
+                ));
+            }
+            era
+        };
+        let tool = match &parsed {
+            Params::CallTool(p) => self.inner.router.read().tools.get(&p.name).cloned(),
+            _ => None,
+        };
+        Ok(McpRequest {
+            server: self.clone(),
+            conn: conn.clone(),
+            id: req.id,
+            method: req.method,
+            era,
+            params: parsed,
+            cancel,
+            authentication,
+            principal: None,
+            extensions: Extensions::default(),
+            tool,
+        })
+    }
+
+    fn result_meta(&self, era: &RequestEra) -> Option<Meta> {
+        era.is_modern().then(|| Meta {
             server_info: Some(Box::new(self.inner.info.clone())),
             ..Meta::default()
         })
     }
 
-    fn cache<T: Cacheable>(&self, era: &Era, mut result: T) -> T {
-        if matches!(era, Era::Modern { .. }) {
+    fn cache<T: Cacheable>(&self, era: &RequestEra, mut result: T) -> T {
+        if era.is_modern() {
             result.set_cache(
                 self.inner.options.cache_ttl_ms,
                 self.inner.options.cache_scope,
@@ -274,19 +455,20 @@ impl Server {
         result
     }
 
+    /// The handler's context; `cancel` fires when the handler should stop (the request's
+    /// token, or a task's own).
     fn context(
         &self,
-        conn: &Arc<Connection>,
-        req: &Request,
-        era: &Era,
+        head: &mut Head,
         meta: Meta,
-        cancel: CancellationToken,
         answers: Option<InputResponses>,
+        cancel: CancellationToken,
     ) -> RequestContext {
-        let revision = era.revision();
+        let conn = &head.conn;
+        let revision = head.revision();
         let outbox = Outbox::new(crate::context::response_stream_or(&conn.outbox), revision);
-        let (capabilities, client_info, log_level, peer) = match era {
-            Era::Modern {
+        let (capabilities, client_info, log_level, peer) = match &head.era {
+            RequestEra::Modern {
                 capabilities,
                 client_info,
                 ..
@@ -296,7 +478,7 @@ impl Server {
                 meta.log_level,
                 answers.map_or(Peer::None, |a| Peer::Modern(Arc::new(InputRound::new(a)))),
             ),
-            Era::Legacy(s) => (
+            RequestEra::Legacy(s) => (
                 s.capabilities.clone(),
                 s.client_info.clone(),
                 conn.log_level.lock().ok().and_then(|l| *l),
@@ -306,12 +488,12 @@ impl Server {
                     timeout: self.inner.options.client_request_timeout,
                 }),
             ),
-            Era::PreInit => (Arc::default(), None, None, Peer::None),
+            RequestEra::PreInit => (Arc::default(), None, None, Peer::None),
         };
         RequestContext {
             inner: Arc::new(ContextInner {
-                id: req.id.clone(),
-                method: req.method.to_string(),
+                id: head.id.clone(),
+                method: head.method.to_string(),
                 revision,
                 meta,
                 client_capabilities: capabilities,
@@ -320,94 +502,31 @@ impl Server {
                 outbox,
                 log_level,
                 peer,
-                extensions: Extensions::default(),
+                extensions: std::mem::take(&mut head.extensions),
                 last_progress: Mutex::new(None),
             }),
         }
     }
 
-    /// Handles one request on a connection. `None` when the request was cancelled: a cancelled
-    /// request gets no response.
-    pub(crate) async fn handle(
-        &self,
-        conn: &Arc<Connection>,
-        req: Request,
-        cancel: CancellationToken,
-    ) -> Reply {
-        let fallback = conn
-            .legacy_session()
-            .map_or(ProtocolVersion::LATEST, |s| s.version);
-        match self.dispatch(conn, &req, &cancel).await {
-            Ok(bytes) => bytes,
-            Err((revision, error)) => Some(error_bytes(
-                Some(req.id.clone()),
-                &error,
-                revision.unwrap_or(fallback),
-            )),
-        }
-    }
-
-    async fn dispatch(
-        &self,
-        conn: &Arc<Connection>,
-        req: &Request,
-        cancel: &CancellationToken,
-    ) -> Result<Reply, (Option<ProtocolVersion>, McpError)> {
-        let no_rev = |e: McpError| (None, e);
-        // A 2026-07-28 request for a method that revision removed (`initialize`,
-        // `logging/setLevel`, ...) is -32601 whatever its params: they are not read.
-        if let Some(version) = modern_version_of(req)
-            && methods::removed_in_modern().any(|m| m == req.method)
-        {
-            return Err((
-                Some(version),
-                McpError::MethodNotFound(req.method.to_string()),
-            ));
-        }
-        if req.method == "initialize" {
-            return self.initialize(conn, req).map(Some).map_err(no_rev);
-        }
-        macro_rules! era_of {
-            ($p:expr) => {{
-                let era = self
-                    .resolve_era(conn, $p.meta(), &req.method)
-                    .map_err(|e| {
-                        // Errors about the modern envelope are modern errors.
-                        let rev = $p
-                            .meta()
-                            .and_then(|m| m.protocol_version.as_ref())
-                            .map(|_| ProtocolVersion::LATEST);
-                        (rev, e)
-                    })?;
-                let modern = matches!(era, Era::Modern { .. });
-                let removed = methods::removed_in_modern().any(|m| m == req.method);
-                let modern_only =
-                    matches!(&*req.method, "server/discover" | "subscriptions/listen");
-                if (modern && removed) || (!modern && modern_only) {
-                    return Err((
-                        Some(era.revision()),
-                        McpError::MethodNotFound(req.method.to_string()),
-                    ));
-                }
-                era
-            }};
-        }
-        let id = &req.id;
-        let fail = |era: &Era| {
-            let r = era.revision();
-            move |e: McpError| (Some(r), e)
-        };
-        match &*req.method {
-            "ping" => {
-                let p: RequestParams = params(req).map_err(no_rev)?;
-                let era = era_of!(p);
-                Ok(Some(encode(id, &EmptyResult::default(), era.revision())))
+    /// The dispatcher: answers a prepared request. The innermost service of the stack.
+    pub(crate) async fn execute(&self, request: McpRequest) -> McpResponse {
+        if matches!(request.params, Params::CallTool(_)) {
+            // A tool with layers of its own runs through them (they end in `call_tool`).
+            if let Some(layered) = request.tool.as_ref().and_then(|t| t.layered.clone()) {
+                return match layered.oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                };
             }
-            "server/discover" => {
-                let p: RequestParams = params(req).map_err(no_rev)?;
-                let era = era_of!(p);
+            return self.call_tool(request).await;
+        }
+        let (mut head, params, _) = Head::split(request);
+        match params {
+            Params::Initialize(p) => self.initialize(&head, p),
+            Params::Ping(_) => head.ok(&EmptyResult::default()),
+            Params::Discover(_) => {
                 let result = self.cache(
-                    &era,
+                    &head.era,
                     DiscoverResult {
                         supported_versions: self
                             .inner
@@ -419,206 +538,193 @@ impl Server {
                             .collect(),
                         capabilities: self.capabilities(),
                         instructions: self.inner.options.instructions.clone(),
-                        meta: self.result_meta(&era),
+                        meta: self.result_meta(&head.era),
                         ..DiscoverResult::default()
                     },
                 );
-                Ok(Some(encode(id, &result, era.revision())))
+                head.ok(&result)
             }
-            "tools/list" => {
-                let p: PaginatedRequestParams = params(req).map_err(no_rev)?;
-                let era = era_of!(p);
-                let (tools, next_cursor) = {
+            Params::ListTools(p) => {
+                let listed = {
                     let routes = self.inner.router.read();
                     page(
                         &routes.tools,
                         p.cursor.as_deref(),
                         self.inner.options.page_size,
+                        |t| head.lists(Listed::Tool(t)),
+                        |t| t.definition.clone(),
                     )
-                    .map_err(fail(&era))?
                 };
-                let result = self.cache(
-                    &era,
-                    ListToolsResult {
-                        tools: tools.into_iter().map(|t| t.definition).collect(),
-                        next_cursor,
-                        meta: self.result_meta(&era),
-                        ..ListToolsResult::default()
-                    },
-                );
-                Ok(Some(encode(id, &result, era.revision())))
+                match listed {
+                    Ok((tools, next_cursor)) => {
+                        let result = self.cache(
+                            &head.era,
+                            ListToolsResult {
+                                tools,
+                                next_cursor,
+                                meta: self.result_meta(&head.era),
+                                ..ListToolsResult::default()
+                            },
+                        );
+                        head.ok(&result)
+                    }
+                    Err(e) => head.fail(e),
+                }
             }
-            "tools/call" => {
-                let p: CallToolRequestParams = params(req).map_err(no_rev)?;
-                let era = era_of!(p);
-                self.call_tool(conn, req, era, p, cancel.clone()).await
-            }
-            "resources/list" => {
-                let p: PaginatedRequestParams = params(req).map_err(no_rev)?;
-                let era = era_of!(p);
-                let (items, next_cursor) = {
+            Params::ListResources(p) => {
+                let listed = {
                     let routes = self.inner.router.read();
                     page(
                         &routes.resources,
                         p.cursor.as_deref(),
                         self.inner.options.page_size,
+                        |r| head.lists(Listed::Resource(r)),
+                        |r| r.definition.clone(),
                     )
-                    .map_err(fail(&era))?
                 };
-                let result = self.cache(
-                    &era,
-                    ListResourcesResult {
-                        resources: items.into_iter().map(|r| r.definition).collect(),
-                        next_cursor,
-                        meta: self.result_meta(&era),
-                        ..ListResourcesResult::default()
-                    },
-                );
-                Ok(Some(encode(id, &result, era.revision())))
+                match listed {
+                    Ok((resources, next_cursor)) => {
+                        let result = self.cache(
+                            &head.era,
+                            ListResourcesResult {
+                                resources,
+                                next_cursor,
+                                meta: self.result_meta(&head.era),
+                                ..ListResourcesResult::default()
+                            },
+                        );
+                        head.ok(&result)
+                    }
+                    Err(e) => head.fail(e),
+                }
             }
-            "resources/templates/list" => {
-                let p: PaginatedRequestParams = params(req).map_err(no_rev)?;
-                let era = era_of!(p);
-                let (items, next_cursor) = {
+            Params::ListTemplates(p) => {
+                let listed = {
                     let routes = self.inner.router.read();
                     page(
                         &routes.templates,
                         p.cursor.as_deref(),
                         self.inner.options.page_size,
+                        |t| head.lists(Listed::Template(t)),
+                        |t| t.definition.clone(),
                     )
-                    .map_err(fail(&era))?
                 };
-                let result = self.cache(
-                    &era,
-                    ListResourceTemplatesResult {
-                        resource_templates: items.into_iter().map(|t| t.definition).collect(),
-                        next_cursor,
-                        meta: self.result_meta(&era),
-                        ..ListResourceTemplatesResult::default()
-                    },
-                );
-                Ok(Some(encode(id, &result, era.revision())))
+                match listed {
+                    Ok((resource_templates, next_cursor)) => {
+                        let result = self.cache(
+                            &head.era,
+                            ListResourceTemplatesResult {
+                                resource_templates,
+                                next_cursor,
+                                meta: self.result_meta(&head.era),
+                                ..ListResourceTemplatesResult::default()
+                            },
+                        );
+                        head.ok(&result)
+                    }
+                    Err(e) => head.fail(e),
+                }
             }
-            "resources/read" => {
-                let p: ReadResourceRequestParams = params(req).map_err(no_rev)?;
-                let era = era_of!(p);
-                self.read_resource(conn, req, era, p, cancel.clone()).await
-            }
-            "resources/subscribe" | "resources/unsubscribe" => {
-                let p: SubscribeRequestParams = params(req).map_err(no_rev)?;
-                let era = era_of!(p);
-                if let Ok(mut subs) = conn.subscriptions.lock() {
-                    if req.method == "resources/subscribe" {
+            Params::ReadResource(p) => self.read_resource(&mut head, p).await,
+            Params::Subscribe(p) | Params::Unsubscribe(p) => {
+                if let Ok(mut subs) = head.conn.subscriptions.lock() {
+                    if head.method == "resources/subscribe" {
                         subs.insert(p.uri);
                     } else {
                         subs.remove(&p.uri);
                     }
                 }
-                Ok(Some(encode(id, &EmptyResult::default(), era.revision())))
+                head.ok(&EmptyResult::default())
             }
-            "prompts/list" => {
-                let p: PaginatedRequestParams = params(req).map_err(no_rev)?;
-                let era = era_of!(p);
-                let (items, next_cursor) = {
+            Params::ListPrompts(p) => {
+                let listed = {
                     let routes = self.inner.router.read();
                     page(
                         &routes.prompts,
                         p.cursor.as_deref(),
                         self.inner.options.page_size,
+                        |pr| head.lists(Listed::Prompt(pr)),
+                        |pr| pr.definition.clone(),
                     )
-                    .map_err(fail(&era))?
                 };
-                let result = self.cache(
-                    &era,
-                    ListPromptsResult {
-                        prompts: items.into_iter().map(|p| p.definition).collect(),
-                        next_cursor,
-                        meta: self.result_meta(&era),
-                        ..ListPromptsResult::default()
-                    },
-                );
-                Ok(Some(encode(id, &result, era.revision())))
+                match listed {
+                    Ok((prompts, next_cursor)) => {
+                        let result = self.cache(
+                            &head.era,
+                            ListPromptsResult {
+                                prompts,
+                                next_cursor,
+                                meta: self.result_meta(&head.era),
+                                ..ListPromptsResult::default()
+                            },
+                        );
+                        head.ok(&result)
+                    }
+                    Err(e) => head.fail(e),
+                }
             }
-            "prompts/get" => {
-                let p: GetPromptRequestParams = params(req).map_err(no_rev)?;
-                let era = era_of!(p);
-                self.get_prompt(conn, req, era, p, cancel.clone()).await
-            }
-            "completion/complete" => {
-                let p: CompleteRequestParams = params(req).map_err(no_rev)?;
-                let era = era_of!(p);
-                let result = self.complete(&p).await.map_err(fail(&era))?;
-                let result = CompleteResult {
-                    completion: result,
-                    meta: self.result_meta(&era),
+            Params::GetPrompt(p) => self.get_prompt(&mut head, p).await,
+            Params::Complete(p) => match self.complete(&p).await {
+                Ok(completion) => head.ok(&CompleteResult {
+                    completion,
+                    meta: self.result_meta(&head.era),
                     ..CompleteResult::default()
-                };
-                Ok(Some(encode(id, &result, era.revision())))
-            }
-            "logging/setLevel" => {
-                let p: SetLevelRequestParams = params(req).map_err(no_rev)?;
-                let era = era_of!(p);
-                if let Ok(mut level) = conn.log_level.lock() {
+                }),
+                Err(e) => head.fail(e),
+            },
+            Params::SetLevel(p) => {
+                if let Ok(mut level) = head.conn.log_level.lock() {
                     *level = Some(p.level);
                 }
-                Ok(Some(encode(id, &EmptyResult::default(), era.revision())))
+                head.ok(&EmptyResult::default())
             }
-            "subscriptions/listen" => {
-                let p: SubscriptionsListenRequestParams = params(req).map_err(no_rev)?;
-                let era = era_of!(p);
-                Ok(self.listen(conn, req, era, p, cancel.clone()).await)
+            Params::Listen(p) => self.listen(&head, p).await,
+            Params::CallTool(_) => {
+                head.fail(McpError::Internal("tools/call dispatched twice".into()))
             }
-            "tasks/get" | "tasks/update" | "tasks/cancel" => {
-                let p: RequestParams = params(req).map_err(no_rev)?;
-                let era = era_of!(p);
-                let modern = matches!(era, Era::Modern { .. });
-                let capabilities = era.client_capabilities().filter(|_| modern);
-                let answer = self
-                    .inner
-                    .tasks
-                    .request(req, capabilities)
-                    .await
-                    .map_err(fail(&era))?;
-                let meta = self.result_meta(&era);
-                Ok(Some(match answer {
-                    TaskAnswer::Task(task) => {
-                        let result = tasks::GetTaskResult {
-                            result_type: result::Complete,
-                            task: *task,
-                            meta,
-                        };
-                        encode(id, &result, era.revision())
-                    }
-                    TaskAnswer::Ack => encode(
-                        id,
-                        &EmptyResult {
-                            meta,
-                            ..EmptyResult::default()
-                        },
-                        era.revision(),
-                    ),
-                }))
+            Params::Task(_, raw) => {
+                let capabilities = head
+                    .era
+                    .client_capabilities()
+                    .filter(|_| head.era.is_modern());
+                let answer = self.inner.tasks.request(&raw, capabilities).await;
+                let meta = self.result_meta(&head.era);
+                match answer {
+                    Ok(TaskAnswer::Task(task)) => head.ok(&tasks::GetTaskResult {
+                        result_type: result::Complete,
+                        task: *task,
+                        meta,
+                    }),
+                    Ok(TaskAnswer::Ack) => head.ok(&EmptyResult {
+                        meta,
+                        ..EmptyResult::default()
+                    }),
+                    Err(e) => head.fail(e),
+                }
             }
-            other => Err((None, McpError::MethodNotFound(other.to_owned()))),
         }
     }
 
-    fn initialize(&self, conn: &Arc<Connection>, req: &Request) -> Result<Vec<u8>, McpError> {
-        let p: InitializeRequestParams = params(req)?;
+    fn initialize(&self, head: &Head, p: Box<InitializeRequestParams>) -> McpResponse {
+        let p = *p;
+        let fallback = head
+            .conn
+            .legacy_session()
+            .map_or(ProtocolVersion::LATEST, |s| s.version);
+        let fail = |e| McpResponse::error(head.id.clone(), fallback, e);
         let version =
             match negotiate_legacy(&p.protocol_version, &self.inner.options.supported_versions) {
                 Negotiated::Agreed(v) => v,
                 Negotiated::Unsupported(data) => {
-                    return Err(McpError::UnsupportedProtocolVersion(data));
+                    return fail(McpError::UnsupportedProtocolVersion(data));
                 }
             };
         {
-            let mut session = conn
-                .legacy
-                .lock()
-                .map_err(|_| McpError::Internal("session lock poisoned".into()))?;
+            let Ok(mut session) = head.conn.legacy.lock() else {
+                return fail(McpError::Internal("session lock poisoned".into()));
+            };
             if session.is_some() {
-                return Err(McpError::InvalidRequest("already initialized".into()));
+                return fail(McpError::InvalidRequest("already initialized".into()));
             }
             *session = Some(LegacySession {
                 version,
@@ -633,19 +739,24 @@ impl Server {
             instructions: self.inner.options.instructions.clone(),
             meta: None,
         };
-        Ok(encode(&req.id, &result, version))
+        McpResponse::result(
+            head.id.clone(),
+            version,
+            encode(&result, version),
+            Outcome::Success,
+        )
     }
 
     /// Opens the round of input answers of a modern multi-round-trip request.
     fn open_round(
         &self,
-        era: &Era,
+        era: &RequestEra,
         method: &str,
         identity: &str,
         state: Option<&str>,
         responses: Option<InputResponses>,
     ) -> Result<Option<InputResponses>, McpError> {
-        if !matches!(era, Era::Modern { .. }) {
+        if !era.is_modern() {
             return Ok(None);
         }
         let mut answers = match state {
@@ -659,13 +770,13 @@ impl Server {
     /// Turns a handler's "input required" into an `input_required` result.
     fn input_required(
         &self,
+        head: &Head,
         ctx: &RequestContext,
         method: &str,
         identity: String,
-        era: &Era,
-    ) -> Result<Vec<u8>, McpError> {
+    ) -> McpResponse {
         let Peer::Modern(round) = &ctx.inner.peer else {
-            return Err(McpError::Internal(
+            return head.fail(McpError::Internal(
                 "input required outside a multi-round-trip request".into(),
             ));
         };
@@ -677,60 +788,82 @@ impl Server {
                     .state_key
                     .seal(method, identity, round.answers.clone()),
             ),
-            meta: self.result_meta(era),
+            meta: self.result_meta(&head.era),
             ..InputRequiredResult::default()
         };
-        Ok(encode(ctx.id(), &result, era.revision()))
+        let rev = head.revision();
+        McpResponse::result(
+            head.id.clone(),
+            rev,
+            encode(&result, rev),
+            Outcome::InputRequired,
+        )
     }
 
-    async fn call_tool(
-        &self,
-        conn: &Arc<Connection>,
-        req: &Request,
-        era: Era,
-        p: CallToolRequestParams,
-        cancel: CancellationToken,
-    ) -> Result<Reply, (Option<ProtocolVersion>, McpError)> {
-        let rev = era.revision();
-        let fail = |e: McpError| (Some(rev), e);
-        let tool = self.inner.router.read().tools.get(&p.name).cloned();
+    /// Runs a tool (the end of its own layers, if it has any).
+    pub(crate) async fn call_tool(&self, request: McpRequest) -> McpResponse {
+        let (mut head, params, tool) = Head::split(request);
+        let Params::CallTool(p) = params else {
+            return head.fail(McpError::Internal("not a tools/call".into()));
+        };
         let Some(tool) = tool else {
-            return Err(fail(McpError::invalid_params(format!(
+            return head.fail(McpError::invalid_params(format!(
                 "Unknown tool: {}",
                 p.name
-            ))));
+            )));
         };
         let arguments = serde_json::Value::Object(p.arguments.unwrap_or_default());
-        let identity = identity_of(&era, &(&p.name, &arguments));
-        let answers = self
-            .open_round(
-                &era,
-                "tools/call",
-                &identity,
-                p.request_state.as_deref(),
-                p.input_responses,
-            )
-            .map_err(fail)?;
+        let rev = head.revision();
+        if let Some(invalid) = tool.invalid_arguments(&arguments) {
+            // SEP-1303: invalid arguments are a tool result the model reads, not a protocol
+            // error; the handler does not run.
+            let result = CallToolResult {
+                meta: self.result_meta(&head.era),
+                ..invalid
+            };
+            return McpResponse::result(
+                head.id,
+                rev,
+                encode(&result, rev),
+                Outcome::InvalidArguments,
+            );
+        }
+        let identity = identity_of(&head.era, &(&p.name, &arguments));
+        let answers = match self.open_round(
+            &head.era,
+            "tools/call",
+            &identity,
+            p.request_state.as_deref(),
+            p.input_responses,
+        ) {
+            Ok(a) => a,
+            Err(e) => return head.fail(e),
+        };
         // Tasks extension: the call may become a task, whose handler outlives the request
         // and so gets a cancellation token of its own.
         let decision = crate::tasks::decide(
             tool.task_support(),
-            matches!(era, Era::Modern { .. }),
-            era.client_capabilities(),
+            head.era.is_modern(),
+            head.era.client_capabilities(),
         );
         let handler_cancel = match decision {
-            Decision::Direct => cancel.clone(),
+            Decision::Direct => head.cancel.clone(),
             Decision::Task => CancellationToken::new(),
-            Decision::Refuse(e) => return Err(fail(e)),
-            Decision::RefuseLegacy(refusal) => return Ok(Some(encode(&req.id, &*refusal, rev))),
+            Decision::Refuse(e) => return head.fail(e),
+            Decision::RefuseLegacy(refusal) => {
+                return McpResponse::result(
+                    head.id,
+                    rev,
+                    encode(&*refusal, rev),
+                    Outcome::ToolError,
+                );
+            }
         };
         let ctx = self.context(
-            conn,
-            req,
-            &era,
+            &mut head,
             p.meta.unwrap_or_default(),
-            handler_cancel.clone(),
             answers,
+            handler_cancel.clone(),
         );
         let call = ToolCall {
             arguments,
@@ -740,55 +873,53 @@ impl Server {
             match self
                 .inner
                 .tasks
-                .call(&tool, call, handler_cancel, &cancel)
+                .call(&tool, call, handler_cancel, &head.cancel)
                 .await
             {
                 Started::Task(created) => {
                     let created = tasks::CreateTaskResult {
-                        meta: self.result_meta(&era),
+                        meta: self.result_meta(&head.era),
                         ..created
                     };
-                    return Ok(Some(encode(&req.id, &created, rev)));
+                    return McpResponse::result(
+                        head.id,
+                        rev,
+                        encode(&created, rev),
+                        Outcome::TaskCreated,
+                    );
                 }
                 Started::Finished(outcome) => outcome,
-                Started::Cancelled => return Ok(None),
-                Started::Refused(e) => return Err(fail(e)),
+                Started::Cancelled => return head.cancelled(),
+                Started::Refused(e) => return head.fail(e),
             }
         } else {
             tokio::select! {
-                r = tool.call(call) => r,
-                () = cancel.cancelled() => return Ok(None),
+                r = tool.run_handler(call) => r,
+                () = head.cancel.cancelled() => return head.cancelled(),
             }
         };
         let result = match outcome {
             Ok(r) => r,
             Err(ToolError::Failed(m)) => CallToolResult::error(m),
-            Err(ToolError::Protocol(e)) => return Err(fail(e)),
+            Err(ToolError::Protocol(e)) => return head.fail(e),
             Err(ToolError::InputRequired) => {
-                return self
-                    .input_required(&ctx, "tools/call", identity, &era)
-                    .map(Some)
-                    .map_err(fail);
+                return self.input_required(&head, &ctx, "tools/call", identity);
             }
-            Err(ToolError::Cancelled) => return Ok(None),
+            Err(ToolError::Cancelled) => return head.cancelled(),
         };
         let result = CallToolResult {
-            meta: self.result_meta(&era).or(result.meta),
+            meta: self.result_meta(&head.era).or(result.meta),
             ..result
         };
-        Ok(Some(encode(&req.id, &result, rev)))
+        let kind = if result.is_error == Some(true) {
+            Outcome::ToolError
+        } else {
+            Outcome::Success
+        };
+        McpResponse::result(head.id, rev, encode(&result, rev), kind)
     }
 
-    async fn read_resource(
-        &self,
-        conn: &Arc<Connection>,
-        req: &Request,
-        era: Era,
-        p: ReadResourceRequestParams,
-        cancel: CancellationToken,
-    ) -> Result<Reply, (Option<ProtocolVersion>, McpError)> {
-        let rev = era.revision();
-        let fail = |e: McpError| (Some(rev), e);
+    async fn read_resource(&self, head: &mut Head, p: ReadResourceRequestParams) -> McpResponse {
         let (read, vars) = {
             let routes = self.inner.router.read();
             if let Some(r) = routes.resources.get(&p.uri) {
@@ -800,116 +931,95 @@ impl Server {
             {
                 (t.read.clone(), vars)
             } else {
-                return Err(fail(McpError::ResourceNotFound { uri: p.uri }));
+                return head.fail(McpError::ResourceNotFound { uri: p.uri });
             }
         };
-        let identity = identity_of(&era, &p.uri);
-        let answers = self
-            .open_round(
-                &era,
-                "resources/read",
-                &identity,
-                p.request_state.as_deref(),
-                p.input_responses,
-            )
-            .map_err(fail)?;
-        let ctx = self.context(
-            conn,
-            req,
-            &era,
-            p.meta.unwrap_or_default(),
-            cancel.clone(),
-            answers,
-        );
+        let identity = identity_of(&head.era, &p.uri);
+        let answers = match self.open_round(
+            &head.era,
+            "resources/read",
+            &identity,
+            p.request_state.as_deref(),
+            p.input_responses,
+        ) {
+            Ok(a) => a,
+            Err(e) => return head.fail(e),
+        };
+        let cancel = head.cancel.clone();
+        let ctx = self.context(head, p.meta.unwrap_or_default(), answers, cancel);
         let outcome = tokio::select! {
             r = read(ResourceRequest { uri: p.uri.clone(), vars, ctx: ctx.clone() }) => r,
-            () = cancel.cancelled() => return Ok(None),
+            () = head.cancel.cancelled() => return head.cancelled(),
         };
         match outcome {
             Ok(contents) => {
                 let result = self.cache(
-                    &era,
+                    &head.era,
                     ReadResourceResult {
                         contents,
-                        meta: self.result_meta(&era),
+                        meta: self.result_meta(&head.era),
                         ..ReadResourceResult::default()
                     },
                 );
-                Ok(Some(encode(&req.id, &result, rev)))
+                head.ok(&result)
             }
-            Err(ToolError::InputRequired) => self
-                .input_required(&ctx, "resources/read", identity, &era)
-                .map(Some)
-                .map_err(fail),
-            Err(ToolError::Cancelled) => Ok(None),
-            Err(ToolError::Protocol(e)) => Err(fail(e)),
-            Err(ToolError::Failed(m)) => Err(fail(McpError::Internal(m))),
+            Err(ToolError::InputRequired) => {
+                self.input_required(head, &ctx, "resources/read", identity)
+            }
+            Err(ToolError::Cancelled) => head.cancelled(),
+            Err(ToolError::Protocol(e)) => head.fail(e),
+            Err(ToolError::Failed(m)) => head.fail(McpError::Internal(m)),
         }
     }
 
-    async fn get_prompt(
-        &self,
-        conn: &Arc<Connection>,
-        req: &Request,
-        era: Era,
-        p: GetPromptRequestParams,
-        cancel: CancellationToken,
-    ) -> Result<Reply, (Option<ProtocolVersion>, McpError)> {
-        let rev = era.revision();
-        let fail = |e: McpError| (Some(rev), e);
+    async fn get_prompt(&self, head: &mut Head, p: GetPromptRequestParams) -> McpResponse {
         let prompt = self.inner.router.read().prompts.get(&p.name).cloned();
         let Some(prompt) = prompt else {
-            return Err(fail(McpError::invalid_params(format!(
+            return head.fail(McpError::invalid_params(format!(
                 "Unknown prompt: {}",
                 p.name
-            ))));
+            )));
         };
         let arguments = p.arguments.unwrap_or_default();
         for arg in prompt.definition.arguments.iter().flatten() {
             if arg.required == Some(true) && !arguments.contains_key(&arg.name) {
-                return Err(fail(McpError::invalid_params(format!(
+                return head.fail(McpError::invalid_params(format!(
                     "Missing required argument: {}",
                     arg.name
-                ))));
+                )));
             }
         }
-        let identity = identity_of(&era, &(&p.name, &arguments));
-        let answers = self
-            .open_round(
-                &era,
-                "prompts/get",
-                &identity,
-                p.request_state.as_deref(),
-                p.input_responses,
-            )
-            .map_err(fail)?;
-        let ctx = self.context(
-            conn,
-            req,
-            &era,
-            p.meta.unwrap_or_default(),
-            cancel.clone(),
-            answers,
-        );
+        let identity = identity_of(&head.era, &(&p.name, &arguments));
+        let answers = match self.open_round(
+            &head.era,
+            "prompts/get",
+            &identity,
+            p.request_state.as_deref(),
+            p.input_responses,
+        ) {
+            Ok(a) => a,
+            Err(e) => return head.fail(e),
+        };
+        let cancel = head.cancel.clone();
+        let ctx = self.context(head, p.meta.unwrap_or_default(), answers, cancel);
         let outcome = tokio::select! {
             r = (prompt.get)(PromptRequest { arguments, ctx: ctx.clone() }) => r,
-            () = cancel.cancelled() => return Ok(None),
+            () = head.cancel.cancelled() => return head.cancelled(),
         };
         match outcome {
             Ok(result) => {
                 let result = GetPromptResult {
-                    meta: self.result_meta(&era).or(result.meta),
+                    meta: self.result_meta(&head.era).or(result.meta),
                     ..result
                 };
-                Ok(Some(encode(&req.id, &result, rev)))
+                head.ok(&result)
             }
-            Err(ToolError::InputRequired) => self
-                .input_required(&ctx, "prompts/get", identity, &era)
-                .map(Some)
-                .map_err(fail),
-            Err(ToolError::Cancelled) => Ok(None),
-            Err(ToolError::Protocol(e)) => Err(fail(e)),
-            Err(ToolError::Failed(m)) => Err(fail(McpError::Internal(m))),
+            Err(ToolError::InputRequired) => {
+                self.input_required(head, &ctx, "prompts/get", identity)
+            }
+            Err(ToolError::Cancelled) => head.cancelled(),
+            Err(ToolError::Protocol(e)) => head.fail(e),
+            Err(ToolError::Failed(m)) => head.fail(McpError::Internal(m)),
         }
     }
 
@@ -951,15 +1061,9 @@ impl Server {
     /// A modern listen stream: the acknowledgement, then the notifications asked for, each
     /// tagged with the subscription id, until the client cancels (no response) or the server
     /// closes (a final result).
-    async fn listen(
-        &self,
-        conn: &Arc<Connection>,
-        req: &Request,
-        era: Era,
-        p: SubscriptionsListenRequestParams,
-        cancel: CancellationToken,
-    ) -> Reply {
-        let rev = era.revision();
+    async fn listen(&self, head: &Head, p: SubscriptionsListenRequestParams) -> McpResponse {
+        let conn = &head.conn;
+        let rev = head.revision();
         let outbox = Outbox::new(conn.outbox.clone(), rev);
         let want = p.notifications;
         let mut honoured = SubscriptionFilter {
@@ -974,7 +1078,7 @@ impl Server {
         };
         let tag = || {
             Some(Meta {
-                subscription_id: Some(req.id.clone()),
+                subscription_id: Some(head.id.clone()),
                 ..Meta::default()
             })
         };
@@ -982,12 +1086,12 @@ impl Server {
         // current state (a change may have happened before the stream opened).
         let (task_states, mut task_watch) = match want.task_ids.as_deref() {
             Some(ids) if !ids.is_empty() => {
-                let declared = era
+                let declared = head
+                    .era
                     .client_capabilities()
                     .is_some_and(|c| c.has_extension(tasks::TASKS_EXTENSION));
                 if !declared {
-                    let e = crate::tasks::missing_extension();
-                    return Some(error_bytes(Some(req.id.clone()), &e, rev));
+                    return head.fail(crate::tasks::missing_extension());
                 }
                 self.inner.tasks.watch(ids).await
             }
@@ -1019,17 +1123,24 @@ impl Server {
                     continue;
                 }
                 c = changes.recv() => c,
-                () = cancel.cancelled() => return None,
+                () = head.cancel.cancelled() => return head.cancelled(),
                 () = conn.closing.cancelled() => {
-                    let end = SubscriptionsListenResult { meta: Meta { subscription_id: Some(req.id.clone()), server_info: Some(Box::new(self.inner.info.clone())), ..Meta::default() }, ..Default::default() };
-                    return Some(encode(&req.id, &end, rev));
+                    let end = SubscriptionsListenResult {
+                        meta: Meta {
+                            subscription_id: Some(head.id.clone()),
+                            server_info: Some(Box::new(self.inner.info.clone())),
+                            ..Meta::default()
+                        },
+                        ..Default::default()
+                    };
+                    return head.ok(&end);
                 }
             };
             let change = match change {
                 Ok(c) => c,
                 // Missed changes while lagging: tell the client every list may have changed.
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => Change::Tools,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return head.cancelled(),
             };
             let params = NotificationParams { meta: tag() };
             match change {

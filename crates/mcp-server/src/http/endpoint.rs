@@ -5,6 +5,7 @@
 #![allow(clippy::result_large_err)]
 
 use std::borrow::Cow;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::{ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http_body_util::BodyExt as _;
@@ -29,10 +30,12 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::HttpOptions;
+use super::auth::{AuthState, may_be_refusal, owner_of};
 use super::exchange::{self, Exchange, ReaderStart, SseStream, Step};
 use super::guard::{Guard, Refusal};
 use super::session::{InUse, STANDALONE, Sessions, new_session_id};
 use crate::context::with_response_stream;
+use crate::request::Authentication;
 use crate::server::Server;
 use crate::service::Connection;
 
@@ -45,6 +48,10 @@ pub(crate) struct HttpState {
     pub(crate) server: Server,
     pub(crate) options: HttpOptions,
     pub(crate) guard: Guard,
+    /// The authenticator and the resource server's metadata and challenges.
+    pub(crate) auth: AuthState,
+    /// When the endpoint was built (for `/health`).
+    pub(crate) started: std::time::Instant,
     pub(crate) sessions: Arc<Sessions>,
     pub(crate) shutdown: CancellationToken,
     /// Tasks that outlive their HTTP exchange (WebSocket connections), which a graceful
@@ -149,15 +156,60 @@ pub(crate) fn guard_refusal(state: &HttpState, request: &Request) -> Option<Resp
     }
 }
 
-/// The endpoint's one handler: checks `Host` and `Origin`, then dispatches on the method.
+/// Authenticates a request with the endpoint's authenticator (nobody when none is
+/// configured); `Err` is the refusal to answer with (401, 403, 429 or 503).
+pub(crate) fn authenticate<'a>(
+    state: &'a HttpState,
+    request: &'a Request,
+) -> impl Future<Output = Result<Authentication, Response>> + Send + 'a {
+    // The future holds only the parts: a request's body is not `Sync`, so a reference to the
+    // whole request would make the handler's future not `Send`.
+    let peer = request.extensions().get::<super::PeerAddr>().map(|p| p.0);
+    authenticate_parts(state, request.headers(), request.uri(), peer)
+}
+
+/// [`authenticate`] from a request's parts.
+pub(crate) async fn authenticate_parts(
+    state: &HttpState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    peer: Option<std::net::SocketAddr>,
+) -> Result<Authentication, Response> {
+    match state.auth.authenticate(headers, uri, peer).await {
+        Ok(caller) => Ok(caller),
+        Err(refusal) => {
+            // Counted with the layers' refusals, though no layer saw the request.
+            #[cfg(feature = "metrics")]
+            if let Some(metrics) = &state.options.metrics {
+                metrics.metrics.record_refusal(refusal.reason());
+            }
+            Err(state.auth.refusal_response(&refusal, headers))
+        }
+    }
+}
+
+/// The endpoint's one handler: checks `Host` and `Origin`, authenticates, then dispatches on
+/// the method.
 pub(crate) async fn endpoint(State(state): State<Arc<HttpState>>, request: Request) -> Response {
     if let Some(refusal) = guard_refusal(&state, &request) {
         return refusal;
     }
+    let is_known = matches!(
+        *request.method(),
+        Method::POST | Method::GET | Method::DELETE
+    );
+    let caller = if is_known {
+        match authenticate(&state, &request).await {
+            Ok(caller) => caller,
+            Err(refusal) => return refusal,
+        }
+    } else {
+        Authentication::None
+    };
     match *request.method() {
-        Method::POST => post(state, request).await,
-        Method::GET => get(&state, request.headers()),
-        Method::DELETE => delete(&state, request.headers()),
+        Method::POST => post(state, request, caller).await,
+        Method::GET => get(&state, request.headers(), &caller),
+        Method::DELETE => delete(&state, request.headers(), &caller),
         _ => {
             let mut r = status_only(StatusCode::METHOD_NOT_ALLOWED);
             r.headers_mut()
@@ -242,7 +294,7 @@ fn message_params(message: &Message) -> Option<&RawValue> {
     }
 }
 
-async fn post(state: Arc<HttpState>, request: Request) -> Response {
+async fn post(state: Arc<HttpState>, request: Request, caller: Authentication) -> Response {
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
     if !accepts(headers, "application/json") || !accepts(headers, "text/event-stream") {
@@ -289,7 +341,7 @@ async fn post(state: Arc<HttpState>, request: Request) -> Response {
         .is_some_and(|p| p.meta.and_then(|m| m.protocol_version).is_some());
     if header_modern || body_modern {
         return match incoming {
-            Incoming::Single(message) => modern_post(&state, headers, message).await,
+            Incoming::Single(message) => modern_post(&state, headers, message, caller).await,
             Incoming::Batch(_) => rpc_error(
                 StatusCode::BAD_REQUEST,
                 code::INVALID_REQUEST,
@@ -297,7 +349,7 @@ async fn post(state: Arc<HttpState>, request: Request) -> Response {
             ),
         };
     }
-    legacy_post(&state, headers, incoming).await
+    legacy_post(&state, headers, incoming, caller).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -451,7 +503,30 @@ fn check_modern_headers(
     Ok(())
 }
 
-async fn modern_post(state: &Arc<HttpState>, headers: &HeaderMap, message: Message) -> Response {
+/// A JSON reply: status 200, or the status and headers of a layer's refusal (401, 403, 429,
+/// 503, 504) when the reply is one; other errors get `otherwise`'s status.
+fn json_reply(
+    state: &HttpState,
+    headers: &HeaderMap,
+    bytes: Vec<u8>,
+    otherwise: StatusCode,
+) -> Response {
+    if may_be_refusal(&bytes)
+        && let Some((status, extra)) = state.auth.reply_status(&bytes, headers)
+    {
+        let mut response = json_response(status, bytes);
+        response.headers_mut().extend(extra);
+        return response;
+    }
+    json_response(otherwise, bytes)
+}
+
+async fn modern_post(
+    state: &Arc<HttpState>,
+    headers: &HeaderMap,
+    message: Message,
+    caller: Authentication,
+) -> Response {
     let req = match message {
         Message::Request(req) => req,
         Message::Notification(_) => {
@@ -479,11 +554,14 @@ async fn modern_post(state: &Arc<HttpState>, headers: &HeaderMap, message: Messa
     let server = state.server.clone();
     let handler_conn = conn.clone();
     let mut exchange = Exchange::new(
-        async move { server.handle(&handler_conn, req, cancel).await },
+        async move { server.handle(&handler_conn, req, cancel, caller).await },
         rx,
     );
     match exchange.next().await {
-        Step::Reply(bytes) => json_response(modern_status(&bytes), bytes),
+        Step::Reply(bytes) => {
+            let status = modern_status(&bytes);
+            json_reply(state, headers, bytes, status)
+        }
         Step::End => status_only(StatusCode::NO_CONTENT),
         Step::Message(first) => sse_response(exchange::modern_stream(
             exchange,
@@ -538,23 +616,31 @@ fn session_of(headers: &HeaderMap) -> Option<&str> {
     header(headers, headers::SESSION_ID)
 }
 
-async fn legacy_post(state: &Arc<HttpState>, headers: &HeaderMap, incoming: Incoming) -> Response {
+async fn legacy_post(
+    state: &Arc<HttpState>,
+    headers: &HeaderMap,
+    incoming: Incoming,
+    caller: Authentication,
+) -> Response {
     let Some(session_id) = session_of(headers) else {
         return match incoming {
             Incoming::Single(Message::Request(req)) if req.method == "initialize" => {
-                initialize(state, req).await
+                initialize(state, headers, req, caller).await
             }
             _ => missing_session(),
         };
     };
-    let Some(in_use) = state.sessions.use_session(session_id) else {
+    let Some(in_use) = state
+        .sessions
+        .use_session(session_id, owner_of(&caller).as_deref())
+    else {
         return unknown_session();
     };
     if let Err(r) = check_legacy_version(&state.server, headers) {
         return r;
     }
     match incoming {
-        Incoming::Single(message) => legacy_message(state, in_use, message).await,
+        Incoming::Single(message) => legacy_message(state, headers, in_use, message, caller).await,
         Incoming::Batch(items) => {
             let batches = in_use
                 .session()
@@ -568,30 +654,36 @@ async fn legacy_post(state: &Arc<HttpState>, headers: &HeaderMap, incoming: Inco
                     "Invalid Request: batches exist only in 2025-03-26",
                 );
             }
-            legacy_batch(state, in_use, items).await
+            legacy_batch(state, headers, in_use, items, caller).await
         }
     }
 }
 
-async fn initialize(state: &Arc<HttpState>, req: RpcRequest) -> Response {
+async fn initialize(
+    state: &Arc<HttpState>,
+    headers: &HeaderMap,
+    req: RpcRequest,
+    caller: Authentication,
+) -> Response {
     let (outbox, standalone) = mpsc::channel(STREAM_CAPACITY);
     let conn = Arc::new(Connection::new(outbox));
+    let owner = owner_of(&caller);
     let Some(reply) = state
         .server
-        .handle(&conn, req, CancellationToken::new())
+        .handle(&conn, req, CancellationToken::new(), caller)
         .await
     else {
         return status_only(StatusCode::NO_CONTENT);
     };
     if conn.legacy_session().is_none() {
-        // initialize failed: the error, and no session.
-        return json_response(StatusCode::OK, reply);
+        // initialize failed (or was refused): the error, and no session.
+        return json_reply(state, headers, reply, StatusCode::OK);
     }
     let id = new_session_id();
     let log = state.options.event_store.open(&id);
     match state
         .sessions
-        .create(&state.server, id.clone(), conn, standalone, log)
+        .create(&state.server, id.clone(), conn, standalone, log, owner)
     {
         Ok(_) => {
             let mut response = json_response(StatusCode::OK, reply);
@@ -656,6 +748,7 @@ fn legacy_exchange(
     state: &Arc<HttpState>,
     conn: &Arc<Connection>,
     req: RpcRequest,
+    caller: Authentication,
 ) -> Result<Exchange, Response> {
     let Some((in_flight, cancel)) = register(conn, &req.id) else {
         return Err(rpc_error_for(
@@ -674,24 +767,30 @@ fn legacy_exchange(
     Ok(Exchange::new(
         async move {
             let _in_flight = in_flight;
-            with_response_stream(tx, server.handle(&conn, req, cancel)).await
+            with_response_stream(tx, server.handle(&conn, req, cancel, caller)).await
         },
         rx,
     ))
 }
 
-async fn legacy_message(state: &Arc<HttpState>, in_use: InUse, message: Message) -> Response {
+async fn legacy_message(
+    state: &Arc<HttpState>,
+    headers: &HeaderMap,
+    in_use: InUse,
+    message: Message,
+    caller: Authentication,
+) -> Response {
     let session = in_use.session().clone();
     let conn = &session.conn;
     match message {
         Message::Request(req) => {
             session.initialized.store(true, Ordering::SeqCst);
-            let mut exchange = match legacy_exchange(state, conn, req) {
+            let mut exchange = match legacy_exchange(state, conn, req, caller) {
                 Ok(e) => e,
                 Err(r) => return r,
             };
             match exchange.next().await {
-                Step::Reply(bytes) => json_response(StatusCode::OK, bytes),
+                Step::Reply(bytes) => json_reply(state, headers, bytes, StatusCode::OK),
                 Step::End => status_only(StatusCode::NO_CONTENT),
                 Step::Message(first) => {
                     let stream = session.open_stream();
@@ -751,8 +850,10 @@ async fn legacy_message(state: &Arc<HttpState>, in_use: InUse, message: Message)
 /// their messages go to the GET stream, and their responses come back as one JSON array.
 async fn legacy_batch(
     state: &Arc<HttpState>,
+    headers: &HeaderMap,
     in_use: InUse,
     items: Vec<Result<Message, jsonrpc::MessageError>>,
+    caller: Authentication,
 ) -> Response {
     let session = in_use.session().clone();
     let conn = session.conn.clone();
@@ -777,14 +878,15 @@ async fn legacy_batch(
                 };
                 let server = state.server.clone();
                 let conn = conn.clone();
+                let caller = caller.clone();
                 running.spawn(async move {
                     let _in_flight = in_flight;
-                    server.handle(&conn, req, cancel).await
+                    server.handle(&conn, req, cancel, caller).await
                 });
             }
             Ok(other) => {
                 let hold = state.sessions.hold(&session);
-                drop(legacy_message(state, hold, other).await);
+                drop(legacy_message(state, headers, hold, other, caller.clone()).await);
             }
         }
     }
@@ -809,7 +911,7 @@ fn priming(state: &HttpState, conn: &Connection) -> Option<Duration> {
     (revision_of(conn) >= ProtocolVersion::V2025_11_25).then_some(state.options.sse_retry)
 }
 
-fn get(state: &Arc<HttpState>, headers: &HeaderMap) -> Response {
+fn get(state: &Arc<HttpState>, headers: &HeaderMap, caller: &Authentication) -> Response {
     if !accepts(headers, "text/event-stream") {
         return rpc_error(
             StatusCode::NOT_ACCEPTABLE,
@@ -823,7 +925,10 @@ fn get(state: &Arc<HttpState>, headers: &HeaderMap) -> Response {
     let Some(session_id) = session_of(headers) else {
         return missing_session();
     };
-    let Some(in_use) = state.sessions.use_session(session_id) else {
+    let Some(in_use) = state
+        .sessions
+        .use_session(session_id, owner_of(caller).as_deref())
+    else {
         return unknown_session();
     };
     if let Err(r) = check_legacy_version(&state.server, headers) {
@@ -859,14 +964,17 @@ fn get(state: &Arc<HttpState>, headers: &HeaderMap) -> Response {
     ))
 }
 
-fn delete(state: &Arc<HttpState>, headers: &HeaderMap) -> Response {
+fn delete(state: &Arc<HttpState>, headers: &HeaderMap, caller: &Authentication) -> Response {
     if modern_headers(headers) {
         return method_not_allowed_modern();
     }
     let Some(session_id) = session_of(headers) else {
         return missing_session();
     };
-    if state.sessions.remove(session_id) {
+    if state
+        .sessions
+        .remove(session_id, owner_of(caller).as_deref())
+    {
         status_only(StatusCode::OK)
     } else {
         unknown_session()
@@ -885,4 +993,24 @@ fn method_not_allowed_modern() -> Response {
     r.headers_mut()
         .insert(ALLOW, HeaderValue::from_static("POST"));
     r
+}
+
+/// `GET` at a well-known location: the RFC 9728 protected-resource metadata.
+pub(crate) async fn resource_metadata(
+    State(state): State<Arc<HttpState>>,
+    request: Request,
+) -> Response {
+    if let Some(refusal) = guard_refusal(&state, &request) {
+        return refusal;
+    }
+    match &state.auth.metadata_json {
+        Some(json) => {
+            let mut response = Response::new(Body::from(json.clone()));
+            let h = response.headers_mut();
+            h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            h.insert(CACHE_CONTROL, HeaderValue::from_static("max-age=3600"));
+            response
+        }
+        None => status_only(StatusCode::NOT_FOUND),
+    }
 }

@@ -33,10 +33,14 @@
 //!
 //! The status codes and JSON-RPC codes of every refusal are listed in `docs/http.md`.
 
+mod auth;
 mod endpoint;
 mod event_store;
 mod exchange;
 mod guard;
+mod health;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod session;
 mod sse_legacy;
 #[cfg(feature = "tls")]
@@ -58,8 +62,12 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
 
+pub use auth::HttpAuth;
 pub use event_store::{BoxFuture, EventLog, EventStore, InMemoryEventStore, StoredEvent};
 pub use guard::{AllowedHosts, AllowedOrigins};
+pub use health::{HealthCheck, HealthOptions};
+#[cfg(feature = "metrics")]
+pub use metrics::MetricsOptions;
 pub use sse_legacy::LegacySseOptions;
 #[cfg(feature = "tls")]
 pub use tls::{ServerTls, TlsConfigError};
@@ -126,6 +134,14 @@ pub struct HttpOptions {
     /// Serve the 2024-11-05 HTTP+SSE transport for old clients beside the endpoint (default
     /// on, at `/sse` and `/messages`; `None` turns it off). See `docs/http.md`.
     pub legacy_sse: Option<LegacySseOptions>,
+    /// Authenticate every request (default `None`: nobody is authenticated). See
+    /// [`HttpAuth`] and `docs/http.md`.
+    pub auth: Option<HttpAuth>,
+    /// Serve `/health` and `/health/ready` (default `None`: off).
+    pub health: Option<HealthOptions>,
+    /// Serve `/metrics` in the Prometheus text format (default `None`: off).
+    #[cfg(feature = "metrics")]
+    pub metrics: Option<MetricsOptions>,
 }
 
 impl Default for HttpOptions {
@@ -149,6 +165,10 @@ impl Default for HttpOptions {
             #[cfg(feature = "ws")]
             websocket: None,
             legacy_sse: Some(LegacySseOptions::default()),
+            auth: None,
+            health: None,
+            #[cfg(feature = "metrics")]
+            metrics: None,
         }
     }
 }
@@ -157,6 +177,10 @@ impl Default for HttpOptions {
 /// [`AllowedHosts::Auto`] knows whether the server is bound to loopback.
 #[derive(Debug, Clone, Copy)]
 struct LocalAddr(SocketAddr);
+
+/// The address a connection came from, set by [`HttpEndpoint::serve`] for authenticators.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PeerAddr(pub(crate) SocketAddr);
 
 /// An MCP endpoint: the axum router and the sessions behind it. Cheap to clone.
 ///
@@ -193,11 +217,14 @@ impl HttpEndpoint {
             .legacy_sse
             .clone()
             .map(sse_legacy::LegacySseState::new);
+        let auth = auth::AuthState::new(options.auth.clone());
         Self {
             state: Arc::new(HttpState {
                 server,
                 options,
                 guard,
+                auth,
+                started: std::time::Instant::now(),
                 sessions,
                 shutdown: CancellationToken::new(),
                 background: tokio_util::task::TaskTracker::new(),
@@ -230,6 +257,28 @@ impl HttpEndpoint {
                 ),
             None => router,
         };
+        let mut router = router;
+        if let Some(locations) = &self.state.auth.locations {
+            router = router.route(
+                &locations.path_inserted_path,
+                axum::routing::get(endpoint::resource_metadata),
+            );
+            if locations.root_path != locations.path_inserted_path {
+                router = router.route(
+                    &locations.root_path,
+                    axum::routing::get(endpoint::resource_metadata),
+                );
+            }
+        }
+        if let Some(health) = &self.state.options.health {
+            router = router
+                .route(&health.path, axum::routing::get(health::live))
+                .route(&health.ready_path, axum::routing::get(health::ready));
+        }
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.state.options.metrics {
+            router = router.route(&metrics.path, axum::routing::get(metrics::scrape));
+        }
         router.with_state(self.state.clone())
     }
 
@@ -310,8 +359,8 @@ impl HttpEndpoint {
                 a = listener.accept() => a,
                 () = &mut signal => break,
             };
-            let stream = match accepted {
-                Ok((stream, _)) => stream,
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of descriptors, a connection reset before accept: wait, go on.
                     tracing::warn!(error = %e, "accept failed");
@@ -326,7 +375,9 @@ impl HttpEndpoint {
             let security = security.clone();
             tracker.spawn(async move {
                 match security {
-                    Security::Plain => serve_connection(&http1, stream, router, local, &stop).await,
+                    Security::Plain => {
+                        serve_connection(&http1, stream, router, local, peer, &stop).await
+                    }
                     #[cfg(feature = "tls")]
                     Security::Tls(tls) => {
                         // The handshake runs here, not in the accept loop: a slow or failing
@@ -336,7 +387,7 @@ impl HttpEndpoint {
                             () = stop.cancelled() => None,
                         };
                         if let Some(stream) = accepted {
-                            serve_connection(&http1, stream, router, local, &stop).await;
+                            serve_connection(&http1, stream, router, local, peer, &stop).await;
                         }
                     }
                 }
@@ -373,6 +424,7 @@ async fn serve_connection<I>(
     io: I,
     router: axum::Router,
     local: SocketAddr,
+    peer: SocketAddr,
     stop: &CancellationToken,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -380,6 +432,7 @@ async fn serve_connection<I>(
     let service = TowerToHyperService::new(tower::service_fn(
         move |mut req: Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(LocalAddr(local));
+            req.extensions_mut().insert(PeerAddr(peer));
             router.clone().oneshot(req.map(axum::body::Body::new))
         },
     ));

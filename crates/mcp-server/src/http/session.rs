@@ -53,6 +53,9 @@ pub(crate) struct Session {
     created_ms: u64,
     /// The client sent `notifications/initialized` (or a later request).
     pub(crate) initialized: AtomicBool,
+    /// The principal that opened the session (see `auth::owner_of`); requests of another
+    /// principal do not find it.
+    owner: Option<Arc<str>>,
 }
 
 impl Session {
@@ -62,6 +65,7 @@ impl Session {
         standalone: mpsc::Receiver<Vec<u8>>,
         log: Arc<dyn EventLog>,
         now_ms: u64,
+        owner: Option<Arc<str>>,
     ) -> Self {
         Self {
             id,
@@ -78,6 +82,7 @@ impl Session {
             last_active_ms: AtomicU64::new(now_ms),
             created_ms: now_ms,
             initialized: AtomicBool::new(false),
+            owner,
         }
     }
 
@@ -263,6 +268,7 @@ impl Sessions {
         conn: Arc<Connection>,
         standalone: mpsc::Receiver<Vec<u8>>,
         log: Arc<dyn EventLog>,
+        owner: Option<Arc<str>>,
     ) -> Result<Arc<Session>, Full> {
         let id: Arc<str> = id.into();
         let session = Arc::new(Session::new(
@@ -271,6 +277,7 @@ impl Sessions {
             standalone,
             log,
             self.now_ms(),
+            owner,
         ));
         let evicted = {
             let Ok(mut map) = self.map.write() else {
@@ -300,10 +307,12 @@ impl Sessions {
         Ok(session)
     }
 
-    /// The session with this id, marked busy for the caller.
-    pub(crate) fn use_session(self: &Arc<Self>, id: &str) -> Option<InUse> {
+    /// The session with this id, marked busy for the caller; `None` when there is none, it
+    /// ended, or it belongs to another principal than `owner` (a session id is not a
+    /// credential: one that leaked is useless to anyone else).
+    pub(crate) fn use_session(self: &Arc<Self>, id: &str, owner: Option<&str>) -> Option<InUse> {
         let session = self.map.read().ok()?.get(id).cloned()?;
-        if session.ended() {
+        if session.ended() || session.owner.as_deref() != owner {
             return None;
         }
         session.busy.fetch_add(1, Ordering::SeqCst);
@@ -325,9 +334,14 @@ impl Sessions {
         }
     }
 
-    /// Ends a session (DELETE); `false` if there was none.
-    pub(crate) fn remove(&self, id: &str) -> bool {
-        let removed = self.map.write().ok().and_then(|mut m| m.remove(id));
+    /// Ends a session (DELETE) of `owner`; `false` if it has none of that id.
+    pub(crate) fn remove(&self, id: &str, owner: Option<&str>) -> bool {
+        let removed = self.map.write().ok().and_then(|mut m| {
+            if m.get(id)?.owner.as_deref() != owner {
+                return None;
+            }
+            m.remove(id)
+        });
         match removed {
             Some(s) => {
                 end(&s);

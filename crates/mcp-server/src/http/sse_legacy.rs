@@ -59,7 +59,7 @@ impl Default for LegacySseOptions {
 #[derive(Debug)]
 pub(crate) struct LegacySseState {
     pub(crate) options: LegacySseOptions,
-    sessions: Mutex<HashMap<String, mpsc::Sender<Vec<u8>>>>,
+    sessions: Mutex<HashMap<String, OpenStream>>,
     permits: Arc<Semaphore>,
 }
 
@@ -84,10 +84,16 @@ impl LegacySseState {
         }
     }
 
-    fn sender(&self, id: &str) -> Option<mpsc::Sender<Vec<u8>>> {
-        self.sessions.lock().ok().and_then(|s| s.get(id).cloned())
+    /// The input queue of the stream `id`, when `owner` opened it.
+    fn sender(&self, id: &str, owner: Option<&str>) -> Option<mpsc::Sender<Vec<u8>>> {
+        let sessions = self.sessions.lock().ok()?;
+        let (sender, opened_by) = sessions.get(id)?;
+        (opened_by.as_deref() == owner).then(|| sender.clone())
     }
 }
+
+/// A stream's input queue and the principal that opened it.
+type OpenStream = (mpsc::Sender<Vec<u8>>, Option<Arc<str>>);
 
 /// Ends the session when its stream is dropped (the client went away, or shutdown).
 struct Registration {
@@ -115,6 +121,10 @@ pub(crate) async fn open(State(state): State<Arc<HttpState>>, request: Request) 
     if state.shutdown.is_cancelled() {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
+    let caller = match super::endpoint::authenticate(&state, &request).await {
+        Ok(caller) => caller,
+        Err(refusal) => return refusal,
+    };
     let Ok(permit) = legacy.permits.clone().try_acquire_owned() else {
         return rpc_error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -126,11 +136,11 @@ pub(crate) async fn open(State(state): State<Arc<HttpState>>, request: Request) 
     let (in_tx, in_rx) = mpsc::channel(legacy.options.queue.max(1));
     let (out_tx, out_rx) = mpsc::channel(1024);
     if let Ok(mut s) = legacy.sessions.lock() {
-        s.insert(id.clone(), in_tx);
+        s.insert(id.clone(), (in_tx, super::auth::owner_of(&caller)));
     }
     let server = state.server.clone();
     state.background.spawn(async move {
-        if let Err(e) = server.serve_messages(in_rx, out_tx).await {
+        if let Err(e) = server.serve_messages(in_rx, out_tx, caller).await {
             tracing::debug!(error = %e, "an HTTP+SSE session ended with an error");
         }
     });
@@ -219,7 +229,12 @@ pub(crate) async fn post(State(state): State<Arc<HttpState>>, request: Request) 
             "Unsupported Media Type: Content-Type must be application/json",
         );
     }
-    let Some(sender) = legacy.sender(&session) else {
+    let caller = match super::endpoint::authenticate(&state, &request).await {
+        Ok(caller) => caller,
+        Err(refusal) => return refusal,
+    };
+    // A stream answers only the principal that opened it.
+    let Some(sender) = legacy.sender(&session, super::auth::owner_of(&caller).as_deref()) else {
         return rpc_error(
             StatusCode::NOT_FOUND,
             code::INVALID_REQUEST,

@@ -138,11 +138,7 @@ fn plain(status: StatusCode, message: &str) -> Response {
 }
 
 /// Whether a comma-separated header holds `token` (case-insensitive).
-fn has_token(
-    headers: &HeaderMap,
-    name: impl axum::http::header::AsHeaderName,
-    token: &str,
-) -> bool {
+fn has_token(headers: &HeaderMap, name: impl http::header::AsHeaderName, token: &str) -> bool {
     headers
         .get_all(name)
         .iter()
@@ -163,9 +159,14 @@ pub(crate) async fn upgrade(State(state): State<Arc<HttpState>>, mut request: Re
     if request.method() != Method::GET {
         let mut r = StatusCode::METHOD_NOT_ALLOWED.into_response();
         r.headers_mut()
-            .insert(axum::http::header::ALLOW, HeaderValue::from_static("GET"));
+            .insert(http::header::ALLOW, HeaderValue::from_static("GET"));
         return r;
     }
+    // The connection is authenticated once, by its upgrade request.
+    let caller = match super::endpoint::authenticate(&state, &request).await {
+        Ok(caller) => caller,
+        Err(refusal) => return refusal,
+    };
     let headers = request.headers();
     if !has_token(headers, UPGRADE, "websocket") || !has_token(headers, CONNECTION, "upgrade") {
         let mut r = plain(
@@ -255,7 +256,7 @@ pub(crate) async fn upgrade(State(state): State<Arc<HttpState>>, mut request: Re
         let socket =
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
                 .await;
-        serve_socket(task_state, socket, options, permit).await;
+        serve_socket(task_state, socket, options, permit, caller).await;
     });
 
     let mut response = StatusCode::SWITCHING_PROTOCOLS.into_response();
@@ -292,10 +293,11 @@ async fn serve_socket(
     mut socket: Socket,
     options: WsOptions,
     permit: OwnedSemaphorePermit,
+    caller: crate::Authentication,
 ) {
     let (in_tx, in_rx) = mpsc::channel::<Vec<u8>>(INBOUND_CAPACITY);
     let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(1024);
-    let serving = tokio::spawn(state.server.clone().serve_messages(in_rx, out_tx));
+    let serving = tokio::spawn(state.server.clone().serve_messages(in_rx, out_tx, caller));
     let end = drive(&mut socket, in_tx, &mut out_rx, &options, &state.shutdown).await;
     // What requests still in flight answer has nowhere to go.
     drop(out_rx);

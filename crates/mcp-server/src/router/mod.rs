@@ -17,7 +17,7 @@ pub use prompt::{IntoPromptResult, Prompt, PromptRequest, PromptRoute};
 pub use resource::{Resource, ResourceRequest, ResourceRoute, ResourceTemplate, TemplateRoute};
 pub use tool::{
     Args, BoxFuture, FromToolCall, IntoToolResult, Json, RawArgs, SchemaDialect, Tool, ToolCall,
-    ToolHandler, ToolRoute, schema_for,
+    ToolHandler, ToolRoute, ToolStack, schema_for,
 };
 
 /// Something a client may want to hear about.
@@ -36,7 +36,7 @@ pub enum Change {
 
 #[derive(Debug, Default)]
 pub(crate) struct Routes {
-    pub(crate) tools: BTreeMap<String, ToolRoute>,
+    pub(crate) tools: BTreeMap<String, Arc<ToolRoute>>,
     pub(crate) resources: BTreeMap<String, ResourceRoute>,
     pub(crate) templates: BTreeMap<String, TemplateRoute>,
     pub(crate) prompts: BTreeMap<String, PromptRoute>,
@@ -107,7 +107,7 @@ impl Router {
     pub fn add_tool(&self, tool: ToolRoute) {
         self.write()
             .tools
-            .insert(tool.definition.name.clone(), tool);
+            .insert(tool.definition.name.clone(), Arc::new(tool));
         self.announce(Change::Tools);
     }
 
@@ -227,7 +227,7 @@ impl Router {
                 if let Err(e) = mcp_protocol::types::validate_tool_name(&name) {
                     panic!("nested tool name {name:?}: {e}");
                 }
-                tool.definition.name.clone_from(&name);
+                Arc::make_mut(&mut tool).definition.name.clone_from(&name);
                 ours.tools.insert(name, tool);
             }
             for (name, mut prompt) in theirs.prompts {

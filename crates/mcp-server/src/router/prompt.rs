@@ -8,6 +8,8 @@ use mcp_protocol::types::{
     GetPromptResult, Icon, Prompt as PromptDefinition, PromptArgument, PromptMessage,
 };
 
+use mcp_auth::Requirement;
+
 use crate::context::RequestContext;
 use crate::error::ToolError;
 use crate::router::completion::{Completer, CompletionFn};
@@ -59,6 +61,28 @@ pub struct PromptRoute {
     pub(crate) definition: PromptDefinition,
     pub(crate) get: PromptFn,
     pub(crate) completions: BTreeMap<String, CompletionFn>,
+    pub(crate) requirement: Option<Requirement>,
+}
+
+impl PromptRoute {
+    /// The prompt as `prompts/list` shows it.
+    pub fn definition(&self) -> &PromptDefinition {
+        &self.definition
+    }
+
+    /// Declares what a principal needs to get this prompt (and to see it listed), checked by
+    /// the [`PermissionLayer`](crate::middleware::PermissionLayer). Without a declaration the
+    /// layer requires `prompts.get.<name>`.
+    #[must_use]
+    pub fn requires(mut self, requirement: Requirement) -> Self {
+        self.requirement = Some(requirement);
+        self
+    }
+
+    /// What the prompt declared it requires, if anything.
+    pub fn requirement(&self) -> Option<&Requirement> {
+        self.requirement.as_ref()
+    }
 }
 
 impl std::fmt::Debug for PromptRoute {
@@ -156,6 +180,7 @@ impl Prompt {
             definition: self.definition,
             get,
             completions: self.completions,
+            requirement: None,
         }
     }
 }

@@ -9,6 +9,8 @@ use mcp_protocol::types::{
     ResourceTemplate as TemplateDefinition,
 };
 
+use mcp_auth::Requirement;
+
 use crate::context::RequestContext;
 use crate::error::ToolError;
 use crate::router::completion::{Completer, CompletionFn};
@@ -43,6 +45,28 @@ where
 pub struct ResourceRoute {
     pub(crate) definition: ResourceDefinition,
     pub(crate) read: ReadFn,
+    pub(crate) requirement: Option<Requirement>,
+}
+
+impl ResourceRoute {
+    /// The resource as `resources/list` shows it.
+    pub fn definition(&self) -> &ResourceDefinition {
+        &self.definition
+    }
+
+    /// Declares what a principal needs to read this resource (and to see it listed), checked
+    /// by the [`PermissionLayer`](crate::middleware::PermissionLayer). Without a declaration
+    /// the layer requires `resources.read.<name>`.
+    #[must_use]
+    pub fn requires(mut self, requirement: Requirement) -> Self {
+        self.requirement = Some(requirement);
+        self
+    }
+
+    /// What the resource declared it requires, if anything.
+    pub fn requirement(&self) -> Option<&Requirement> {
+        self.requirement.as_ref()
+    }
 }
 
 impl std::fmt::Debug for ResourceRoute {
@@ -60,6 +84,29 @@ pub struct TemplateRoute {
     pub(crate) template: UriTemplate,
     pub(crate) read: ReadFn,
     pub(crate) completions: BTreeMap<String, CompletionFn>,
+    pub(crate) requirement: Option<Requirement>,
+}
+
+impl TemplateRoute {
+    /// The template as `resources/templates/list` shows it.
+    pub fn definition(&self) -> &TemplateDefinition {
+        &self.definition
+    }
+
+    /// Declares what a principal needs to read the resources this template matches (and to
+    /// see it listed), checked by the
+    /// [`PermissionLayer`](crate::middleware::PermissionLayer). Without a declaration the
+    /// layer requires `resources.read.<name>`.
+    #[must_use]
+    pub fn requires(mut self, requirement: Requirement) -> Self {
+        self.requirement = Some(requirement);
+        self
+    }
+
+    /// What the template declared it requires, if anything.
+    pub fn requirement(&self) -> Option<&Requirement> {
+        self.requirement.as_ref()
+    }
 }
 
 impl std::fmt::Debug for TemplateRoute {
@@ -125,6 +172,7 @@ impl Resource {
         ResourceRoute {
             definition: self.definition,
             read: erase(read),
+            requirement: None,
         }
     }
     /// Finishes with fixed text contents.
@@ -207,6 +255,7 @@ impl ResourceTemplate {
             template: self.template,
             read: erase(read),
             completions: self.completions,
+            requirement: None,
         }
     }
 }

@@ -24,9 +24,11 @@
 //! assert!(tool.definition().output_schema.is_some());
 //! ```
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use mcp_protocol::meta::Meta;
 use mcp_protocol::types::{
@@ -40,9 +42,14 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use tower::util::BoxCloneSyncService;
+use tower::{Layer, Service};
+
 use crate::context::{Client, Logger, Progress, RequestContext};
 use crate::error::ToolError;
+use crate::request::{McpRequest, McpResponse};
 use crate::tasks::LongRunning;
+use mcp_auth::Requirement;
 
 /// A boxed future, as stored handlers return.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -92,7 +99,7 @@ pub fn schema_for<T: JsonSchema>(dialect: SchemaDialect) -> JsonObject {
     message = "`{Self}` is not a tool-call extractor, so a tool handler cannot take it as a parameter",
     label = "not an extractor (`FromToolCall`)",
     note = "take the tool's arguments as `Args<T>` (with `T: Deserialize + JsonSchema`) or `RawArgs`",
-    note = "the other extractors are `Progress`, `Logger`, `Client`, `LongRunning`, `CancellationToken`, `RequestContext`, `ProtocolVersion`, `ClientCapabilities` and `Meta`"
+    note = "the other extractors are `Progress`, `Logger`, `Client`, `LongRunning`, `CancellationToken`, `RequestContext`, `ProtocolVersion`, `ClientCapabilities`, `Meta` and `Arc<Principal>`"
 )]
 pub trait FromToolCall: Sized + Send + 'static {
     /// Extracts the value; an error ends the call before the handler runs.
@@ -155,6 +162,28 @@ from_ctx! {
     ProtocolVersion => |c| c.revision();
     ClientCapabilities => |c| c.client_capabilities().clone();
     Meta => |c| c.meta().clone();
+}
+
+/// The authenticated principal (set by the [`AuthLayer`](crate::middleware::AuthLayer)). A
+/// call without one fails with -31401 before the handler runs; take
+/// `Option<Arc<Principal>>` to run without.
+impl FromToolCall for Arc<mcp_auth::Principal> {
+    fn from_call(call: &ToolCall) -> Result<Self, ToolError> {
+        call.ctx.principal().cloned().ok_or_else(|| {
+            ToolError::Protocol(
+                crate::middleware::Refusal::Unauthenticated(
+                    mcp_auth::AuthError::MissingCredentials,
+                )
+                .to_mcp_error(),
+            )
+        })
+    }
+}
+
+impl FromToolCall for Option<Arc<mcp_auth::Principal>> {
+    fn from_call(call: &ToolCall) -> Result<Self, ToolError> {
+        Ok(call.ctx.principal().cloned())
+    }
 }
 
 impl FromToolCall for LongRunning {
@@ -317,20 +346,39 @@ impl_handler!(T1, T2, T3, T4, T5, T6, T7, T8);
 pub(crate) type ErasedHandler =
     Arc<dyn Fn(ToolCall) -> BoxFuture<Result<CallToolResult, ToolError>> + Send + Sync>;
 
-/// A tool ready to register: its definition, handler and argument validator.
+/// A tool's own service stack: its layers around the tool ([`ToolRoute::layer`]).
+pub(crate) type ToolService = BoxCloneSyncService<McpRequest, McpResponse, Infallible>;
+
+/// A tool ready to register: its definition, handler and argument validator, and the layers
+/// of its own.
 #[derive(Clone)]
 pub struct ToolRoute {
     pub(crate) definition: ToolDefinition,
     pub(crate) handler: ErasedHandler,
     pub(crate) validator: Option<Arc<jsonschema::Validator>>,
+    /// The tool behind its own layers, when it has any.
+    pub(crate) layered: Option<ToolService>,
+    /// What the tool declares to the layers (cache TTL, requirements, ...).
+    pub(crate) policy: ToolPolicy,
     task_support: TaskSupport,
     begins_in_handler: bool,
+}
+
+/// What a tool declares for the layers that read it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ToolPolicy {
+    /// Results may be cached this long ([`Tool::cache_ttl`]).
+    pub(crate) cache_ttl: Option<std::time::Duration>,
+    /// What a principal needs to see and call it ([`ToolRoute::requires`]).
+    pub(crate) requirement: Option<Requirement>,
 }
 
 impl std::fmt::Debug for ToolRoute {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ToolRoute")
             .field("definition", &self.definition)
+            .field("layered", &self.layered.is_some())
+            .field("policy", &self.policy)
             .field("task_support", &self.task_support)
             .finish_non_exhaustive()
     }
@@ -340,6 +388,73 @@ impl ToolRoute {
     /// The tool as `tools/list` shows it.
     pub fn definition(&self) -> &ToolDefinition {
         &self.definition
+    }
+
+    /// How long the tool's results may be cached, when it declared it ([`Tool::cache_ttl`]).
+    pub fn cache_ttl(&self) -> Option<std::time::Duration> {
+        self.policy.cache_ttl
+    }
+
+    /// Declares what a principal needs to call this tool (and to see it in `tools/list`),
+    /// checked by the [`PermissionLayer`](crate::middleware::PermissionLayer). Without a
+    /// declaration the layer requires `tools.call.<name>`.
+    ///
+    /// ```
+    /// use mcp_server::Tool;
+    /// use mcp_server::mcp_auth::Requirement;
+    ///
+    /// let deploy = Tool::new("deploy")
+    ///     .handler(|| async { "deployed" })
+    ///     .requires(Requirement::permission("ops.deploy").and_scope("deploy:prod"));
+    /// assert_eq!(deploy.requirement().unwrap().scopes(), ["deploy:prod"]);
+    /// ```
+    #[must_use]
+    pub fn requires(mut self, requirement: Requirement) -> Self {
+        self.policy.requirement = Some(requirement);
+        self
+    }
+
+    /// What the tool declared it requires, if anything.
+    pub fn requirement(&self) -> Option<&Requirement> {
+        self.policy.requirement.as_ref()
+    }
+
+    /// Whether the tool is annotated read-only ([`Tool::read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.definition
+            .annotations
+            .as_ref()
+            .and_then(|a| a.read_only_hint)
+            == Some(true)
+    }
+
+    /// Wraps this tool (and only it) in `layer`: any layer of [`crate::middleware`], or any
+    /// tower layer over [`McpRequest`]. Layers added later wrap earlier ones; a tool's layers
+    /// run inside the server's.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_server::Tool;
+    /// use mcp_server::middleware::TimeoutLayer;
+    ///
+    /// let slow = Tool::new("slow")
+    ///     .handler(|| async { "done" })
+    ///     .layer(TimeoutLayer::new(Duration::from_secs(5)));
+    /// assert_eq!(slow.definition().name, "slow");
+    /// ```
+    #[must_use]
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<ToolStack>,
+        L::Service: Service<McpRequest, Response = McpResponse> + Clone + Send + Sync + 'static,
+        <L::Service as Service<McpRequest>>::Error: Into<tower::BoxError>,
+        <L::Service as Service<McpRequest>>::Future: Send + 'static,
+    {
+        let inner = ToolStack(self.layered.take());
+        self.layered = Some(BoxCloneSyncService::new(crate::server::Erased::new(
+            layer.layer(inner),
+        )));
+        self
     }
 
     /// Whether calls may run as tasks ([`Tool::task_support`]).
@@ -364,15 +479,6 @@ impl ToolRoute {
     /// Whether the handler takes [`LongRunning`], so that a task starts where it says.
     pub(crate) fn begins_in_handler(&self) -> bool {
         self.begins_in_handler
-    }
-
-    /// Runs the tool: validates the arguments against the input schema (a mismatch is a tool
-    /// result with `isError: true`, as SEP-1303 says), then calls the handler.
-    pub(crate) fn call(&self, call: ToolCall) -> BoxFuture<Result<CallToolResult, ToolError>> {
-        if let Some(invalid) = self.invalid_arguments(&call.arguments) {
-            return Box::pin(async move { Ok(invalid) });
-        }
-        self.run_handler(call)
     }
 
     /// Calls the handler, the arguments already validated.
@@ -416,6 +522,7 @@ pub struct Tool {
     definition: ToolDefinition,
     dialect: SchemaDialect,
     input_schema: Option<JsonObject>,
+    policy: ToolPolicy,
     task_support: TaskSupport,
 }
 
@@ -436,6 +543,7 @@ impl Tool {
             },
             dialect: SchemaDialect::default(),
             input_schema: None,
+            policy: ToolPolicy::default(),
             task_support: TaskSupport::Forbidden,
         }
     }
@@ -471,6 +579,17 @@ impl Tool {
         a.read_only_hint = Some(true);
         a.idempotent_hint = Some(true);
         a.destructive_hint = Some(false);
+        self
+    }
+
+    /// Marks the tool's results cacheable for `ttl` by a
+    /// [`CacheLayer`](crate::middleware::CacheLayer): a call with the same arguments by a
+    /// principal of the same authorization scope within `ttl` gets the stored result without
+    /// running the handler. Only for tools whose result depends on nothing but their arguments
+    /// and the caller.
+    #[must_use]
+    pub fn cache_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.policy.cache_ttl = Some(ttl);
         self
     }
 
@@ -543,8 +662,43 @@ impl Tool {
             definition,
             handler: Arc::new(move |call| handler.call(call)),
             validator,
+            layered: None,
+            policy: self.policy,
             task_support: self.task_support,
             begins_in_handler: H::begins_long_running(),
+        }
+    }
+}
+
+/// The service a tool's layers wrap: the tool itself, or the layers added before.
+#[derive(Clone)]
+pub struct ToolStack(Option<ToolService>);
+
+impl std::fmt::Debug for ToolStack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ToolStack").field(&self.0.is_some()).finish()
+    }
+}
+
+impl Service<McpRequest> for ToolStack {
+    type Response = McpResponse;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<McpResponse, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        match &mut self.0 {
+            Some(inner) => inner.poll_ready(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn call(&mut self, request: McpRequest) -> Self::Future {
+        match &mut self.0 {
+            Some(inner) => inner.call(request),
+            None => Box::pin(async move {
+                let server = request.server.clone();
+                Ok(server.call_tool(request).await)
+            }),
         }
     }
 }

@@ -1,0 +1,106 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use pin_project_lite::pin_project;
+use prometheus::IntGauge;
+
+use super::Metrics;
+use crate::request::{McpResponse, Outcome};
+
+pin_project! {
+    /// The future of [`MetricsService`](super::MetricsService).
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        record: Option<Record>,
+    }
+
+    impl<F> PinnedDrop for ResponseFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            // Dropped before answering (the client went away): counted as cancelled.
+            if let Some(record) = this.project().record.take() {
+                record.finish(Outcome::Cancelled, None);
+            }
+        }
+    }
+}
+
+/// What is recorded when the request ends.
+struct Record {
+    metrics: Metrics,
+    method: String,
+    tool: String,
+    in_flight: IntGauge,
+    started: Instant,
+}
+
+impl Record {
+    fn finish(self, outcome: Outcome, response: Option<&McpResponse>) {
+        let c = &self.metrics.inner;
+        self.in_flight.dec();
+        let labels = [self.method.as_str(), self.tool.as_str()];
+        c.duration
+            .with_label_values(&labels)
+            .observe(self.started.elapsed().as_secs_f64());
+        c.requests
+            .with_label_values(&[self.method.as_str(), self.tool.as_str(), outcome.as_str()])
+            .inc();
+        if let Some(refusal) = response.and_then(McpResponse::refusal) {
+            c.refusals.with_label_values(&[refusal.reason()]).inc();
+        }
+        if let Some(status) = response.and_then(McpResponse::cache_status) {
+            c.cache
+                .with_label_values(&[self.tool.as_str(), status.as_str()])
+                .inc();
+        }
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(super) fn new(
+        inner: F,
+        metrics: Metrics,
+        method: String,
+        tool: String,
+        in_flight: IntGauge,
+        started: Instant,
+    ) -> Self {
+        Self {
+            inner,
+            record: Some(Record {
+                metrics,
+                method,
+                tool,
+                in_flight,
+                started,
+            }),
+        }
+    }
+}
+
+impl<F, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<McpResponse, E>>,
+{
+    type Output = Result<McpResponse, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let out = std::task::ready!(this.inner.poll(cx));
+        if let Some(record) = this.record.take() {
+            match &out {
+                Ok(response) => record.finish(response.outcome(), Some(response)),
+                Err(_) => record.finish(Outcome::Error, None),
+            }
+        }
+        Poll::Ready(out)
+    }
+}

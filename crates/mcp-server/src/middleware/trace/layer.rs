@@ -1,0 +1,180 @@
+use tower::Layer;
+
+use super::Trace;
+
+/// Opens a span per request; see the [module docs](super).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TraceLayer {
+    _private: (),
+}
+
+impl TraceLayer {
+    /// A span per request.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<S> Layer<S> for TraceLayer {
+    type Service = Trace<S>;
+
+    fn layer(&self, inner: S) -> Trace<S> {
+        Trace { inner }
+    }
+}
+
+/// The W3C trace context of one request: the trace it belongs to, the caller's span, and the
+/// span id this request was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceContext {
+    trace_id: String,
+    parent_id: Option<String>,
+    span_id: String,
+    sampled: bool,
+    tracestate: Option<String>,
+}
+
+/// The longest `tracestate` kept (the W3C limit is 32 members; 512 bytes is what the
+/// recommendation asks implementations to propagate at least).
+const MAX_TRACESTATE: usize = 512;
+
+impl TraceContext {
+    /// The context for a request whose `_meta` carried these values: the caller's trace when
+    /// `traceparent` is valid, else a new trace.
+    pub fn from_meta(traceparent: Option<&str>, tracestate: Option<&str>) -> Self {
+        let span_id = random_hex::<8>();
+        match traceparent.and_then(parse_traceparent) {
+            Some((trace_id, parent_id, sampled)) => Self {
+                trace_id,
+                parent_id: Some(parent_id),
+                span_id,
+                sampled,
+                tracestate: tracestate
+                    .filter(|s| s.len() <= MAX_TRACESTATE && s.is_ascii())
+                    .map(str::to_owned),
+            },
+            None => Self {
+                trace_id: random_hex::<16>(),
+                parent_id: None,
+                span_id,
+                sampled: true,
+                tracestate: None,
+            },
+        }
+    }
+
+    /// The trace id: 32 lowercase hex digits.
+    pub fn trace_id(&self) -> &str {
+        &self.trace_id
+    }
+
+    /// The caller's span id, when the request continued a trace.
+    pub fn parent_id(&self) -> Option<&str> {
+        self.parent_id.as_deref()
+    }
+
+    /// This request's span id: 16 lowercase hex digits.
+    pub fn span_id(&self) -> &str {
+        &self.span_id
+    }
+
+    /// Whether the caller sampled the trace.
+    pub fn sampled(&self) -> bool {
+        self.sampled
+    }
+
+    /// The `tracestate` received, to pass on unchanged.
+    pub fn tracestate(&self) -> Option<&str> {
+        self.tracestate.as_deref()
+    }
+
+    /// The `traceparent` for a call this request makes: same trace, this request's span as
+    /// the parent.
+    pub fn traceparent(&self) -> String {
+        format!(
+            "00-{}-{}-{}",
+            self.trace_id,
+            self.span_id,
+            if self.sampled { "01" } else { "00" }
+        )
+    }
+}
+
+/// `(trace id, parent id, sampled)` of a valid version-00 `traceparent` (later versions are
+/// read as 00, as the specification asks); `None` otherwise.
+fn parse_traceparent(value: &str) -> Option<(String, String, bool)> {
+    let mut parts = value.trim().split('-');
+    let (version, trace_id, parent_id, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, len: usize| {
+        s.len() == len
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    if !hex(version, 2)
+        || version == "ff"
+        || !hex(trace_id, 32)
+        || !hex(parent_id, 16)
+        || !hex(flags, 2)
+    {
+        return None;
+    }
+    if version == "00" && parts.next().is_some() {
+        return None;
+    }
+    if trace_id.bytes().all(|b| b == b'0') || parent_id.bytes().all(|b| b == b'0') {
+        return None;
+    }
+    let flags = u8::from_str_radix(flags, 16).ok()?;
+    Some((trace_id.to_owned(), parent_id.to_owned(), flags & 1 == 1))
+}
+
+fn random_hex<const N: usize>() -> String {
+    let bytes: [u8; N] = rand::random();
+    let mut out = String::with_capacity(N * 2);
+    for b in bytes {
+        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continues_a_valid_trace() {
+        let t = TraceContext::from_meta(
+            Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+            Some("congo=t61rcWkgMzE"),
+        );
+        assert_eq!(t.trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(t.parent_id(), Some("00f067aa0ba902b7"));
+        assert!(t.sampled());
+        assert_eq!(t.tracestate(), Some("congo=t61rcWkgMzE"));
+        assert_eq!(t.span_id().len(), 16);
+        assert_ne!(t.span_id(), "00f067aa0ba902b7");
+        let next = t.traceparent();
+        assert!(next.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
+        assert!(next.ends_with("-01"));
+    }
+
+    #[test]
+    fn starts_a_new_trace_for_invalid_input() {
+        for bad in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+        ] {
+            let t = TraceContext::from_meta(Some(bad), Some("a=b"));
+            assert_eq!(t.parent_id(), None, "{bad:?}");
+            assert_eq!(t.tracestate(), None, "{bad:?}");
+            assert_eq!(t.trace_id().len(), 32);
+        }
+    }
+}
