@@ -1,13 +1,18 @@
-//! `mcp-auth`'s OAuth client against a real authorization server nobody here wrote:
+//! The OAuth 2.1 flow end to end with a real authorization server nobody here wrote:
 //! `oidc-provider` (a certified OpenID provider, pinned in `peers/package.json`, installed by
-//! `cargo xtask peers`), started on 127.0.0.1 by `fixtures/peers/oidc-provider.mjs`. The client
-//! discovers the server from the resource's metadata, registers dynamically, authorizes with
-//! PKCE through its loopback redirect listener (a stand-in browser follows the provider's
-//! redirects, which approve at once), and exchanges the code with the resource indicator; then
-//! a second client reading the same file store refreshes the token. The server side's JWT
-//! authenticator, with the provider's published keys, accepts both tokens for the resource and
-//! refuses a token the provider minted for another audience. Without the peers the test says so
-//! and passes, unless `MCP_REQUIRE_PEERS` is set.
+//! `cargo xtask peers`), started on 127.0.0.1 by `fixtures/peers/oidc-provider.mjs`, between
+//! our MCP client and our MCP server.
+//!
+//! The server is an OAuth resource server (`HttpAuth::oauth`: RFC 9728 metadata naming the
+//! provider, tokens checked by `JwtAuthenticator` with the provider's JWKS and the server's URL
+//! as audience, `AuthLayer::required`). The client connects with an `OAuthClient` as its
+//! credentials: the first request is refused with 401, the client discovers the provider from
+//! the server's metadata, registers dynamically, authorizes with PKCE through its loopback
+//! redirect listener (a stand-in browser follows the provider's redirects, which approve at
+//! once), exchanges the code with the resource indicator, and the request goes through. A
+//! second client reading the same file store refreshes the token and calls again. A token the
+//! same provider minted for another audience is refused with 401 and no handler runs. Without
+//! the peers the test says so and passes, unless `MCP_REQUIRE_PEERS` is set.
 
 mod peer_env;
 
@@ -24,9 +29,16 @@ use mcp_auth::oauth::client::{
     ClientMetadata, CredentialStore, FileStore, LoopbackRedirect, OAuthClient, RegistrationSource,
     TokenEndpointAuthMethod,
 };
-use mcp_client::Credentials;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use mcp_auth::oauth::resource_server::ProtectedResourceMetadata;
+use mcp_client::{Client, ClientOptions, EraPreference, HttpClientOptions};
+use mcp_protocol::types::ContentBlock;
+use mcp_server::http::{HttpAuth, HttpOptions};
+use mcp_server::middleware::AuthLayer;
+use mcp_server::{RequestContext, Router, Server, Tool};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
@@ -64,33 +76,6 @@ async fn start_provider(peers: &HashMap<String, String>, resources: &[&str]) -> 
         _child: child,
         issuer,
     }
-}
-
-/// Serves `document` at `path` (and 404 elsewhere) on `listener`: the resource's RFC 9728
-/// metadata, a static document naming the provider.
-fn serve_document(listener: TcpListener, path: String, document: Value) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let body = document.to_string();
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
-                return;
-            };
-            let mut head = vec![0u8; 8192];
-            let n = socket.read(&mut head).await.unwrap_or(0);
-            let head = String::from_utf8_lossy(&head[..n]);
-            let target = head.split(' ').nth(1).unwrap_or("");
-            let answer = if target == path {
-                format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                )
-            } else {
-                "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                    .to_owned()
-            };
-            let _ = socket.write_all(answer.as_bytes()).await;
-        }
-    })
 }
 
 /// What a browser does with the authorization URL when the provider approves at once:
@@ -191,129 +176,18 @@ async fn our_oauth_client_gets_a_token_with_pkce_from_oidc_provider_and_refreshe
 }
 
 async fn run(peers: HashMap<String, String>) {
-    // The protected resource: its URL is the resource indicator the provider knows.
-    let resource_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    // Another resource server the provider issues tokens for.
-    let other = "http://127.0.0.1:9/other-mcp";
+    // The MCP server's URL is the resource indicator the provider knows.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let resource = format!(
         "http://127.0.0.1:{}/mcp",
-        resource_listener.local_addr().unwrap().port()
+        listener.local_addr().unwrap().port()
     );
+    // Another resource server the provider issues tokens for.
+    let other = "http://127.0.0.1:9/other-mcp";
     let provider = start_provider(&peers, &[&resource, other]).await;
-    let metadata = serve_document(
-        resource_listener,
-        "/.well-known/oauth-protected-resource/mcp".into(),
-        json!({
-            "resource": resource,
-            "authorization_servers": [provider.issuer],
-            "scopes_supported": ["mcp:tools"],
-        }),
-    );
-
-    let dir = temp_dir("oidc-provider");
-    let store = Arc::new(FileStore::new(dir.join("oauth.json")));
     let http: Arc<dyn HttpFetch> = Arc::new(HyperFetcher::http());
-    let browsers: Arc<Mutex<Vec<Browsing>>> = Arc::default();
-    let redirect = LoopbackRedirect::bind(0).await.unwrap();
-    let redirect_uri = mcp_auth::oauth::client::RedirectHandler::redirect_uri(&redirect).to_owned();
-    let redirect = {
-        let http = http.clone();
-        let browsers = browsers.clone();
-        redirect.with_open(move |url| {
-            let task = tokio::spawn(browse(http.clone(), url.to_owned(), redirect_uri.clone()));
-            browsers.lock().unwrap().push(task);
-        })
-    };
 
-    let oauth = OAuthClient::builder(&resource)
-        .http_client(http.clone())
-        .store(store.clone())
-        .redirect_handler(Arc::new(redirect))
-        .client_metadata(ClientMetadata::new("mcp-rs oidc-provider test"))
-        .build()
-        .unwrap();
-    let authorized = oauth.authorize().await;
-    let browsed: Vec<_> = std::mem::take(&mut *browsers.lock().unwrap());
-    for task in browsed {
-        task.await
-            .unwrap()
-            .expect("the stand-in browser reached the loopback listener");
-    }
-    authorized.expect("authorized with oidc-provider");
-
-    // The token: a JWT the provider signed for this resource, with the scope asked for.
-    let tokens = oauth.tokens().await.expect("tokens after authorizing");
-    assert_eq!(tokens.issuer, provider.issuer);
-    assert_eq!(tokens.resource, resource);
-    let first = claims(&tokens.access_token);
-    assert_eq!(first["iss"], provider.issuer.as_str());
-    assert_eq!(
-        first["aud"],
-        resource.as_str(),
-        "RFC 8707: the audience is the resource"
-    );
-    assert_eq!(first["sub"], "alice");
-    assert!(
-        first["scope"]
-            .as_str()
-            .unwrap_or_default()
-            .split(' ')
-            .any(|s| s == "mcp:tools"),
-        "{first}"
-    );
-    assert!(
-        tokens.refresh_token.is_some(),
-        "offline_access was asked for (the provider lists it, with prompt=consent as OpenID Connect wants) and granted: {tokens:?}"
-    );
-
-    // The registration is kept per issuer: a public native client (the provider lists `none`).
-    let registration = store
-        .client(&provider.issuer)
-        .await
-        .unwrap()
-        .expect("the dynamic registration is stored under the issuer");
-    assert_eq!(registration.source, RegistrationSource::Dynamic);
-    assert_eq!(
-        registration.token_endpoint_auth_method,
-        TokenEndpointAuthMethod::None
-    );
-    assert_eq!(first["client_id"], registration.client_id.as_str());
-
-    // A second client on the same file picks the tokens up and, told to refresh well before
-    // expiry, refreshes with the resource indicator: a new token for the same audience.
-    let later = OAuthClient::builder(&resource)
-        .http_client(http.clone())
-        .store(store.clone())
-        .redirect_handler(Arc::new(
-            LoopbackRedirect::bind(0)
-                .await
-                .unwrap()
-                .with_open(|_| panic!("a refresh needs no user")),
-        ))
-        .refresh_margin(Duration::from_secs(2 * 3600))
-        .build()
-        .unwrap();
-    let header = later.authorization().await.expect("a token");
-    let refreshed = header
-        .strip_prefix("Bearer ")
-        .expect("a bearer token")
-        .to_owned();
-    assert_ne!(refreshed, tokens.access_token, "refreshed");
-    let second = claims(&refreshed);
-    assert_eq!(second["aud"], resource.as_str());
-    assert_eq!(second["client_id"], registration.client_id.as_str());
-    assert_eq!(
-        store
-            .tokens(&resource)
-            .await
-            .unwrap()
-            .map(|t| t.access_token),
-        Some(refreshed.clone()),
-        "the refreshed token replaced the old one in the store"
-    );
-
-    // The resource server's side: the JWT authenticator with the keys the provider publishes
-    // at its jwks_uri accepts both tokens for this resource...
+    // Our server: a resource server trusting the provider's keys for its own audience.
     let discovery = http
         .fetch(
             http::Request::get(format!(
@@ -342,16 +216,121 @@ async fn run(peers: HashMap<String, String>) {
             .build()
             .unwrap()
     };
-    let ours = verifier(&resource);
-    for token in [&tokens.access_token, &refreshed] {
-        let principal = ours
-            .verify(token)
-            .await
-            .expect("the resource accepts its token");
-        assert_eq!(principal.id, "alice");
-        assert!(principal.scopes.contains("mcp:tools"), "{principal:?}");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let router = Router::new().tool(Tool::new("whoami").handler(move |ctx: RequestContext| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        let id = ctx.principal().map(|p| p.id.clone()).unwrap_or_default();
+        async move { id }
+    }));
+    let server = Server::new("protected", "1.0.0", router).layer(AuthLayer::required());
+    let metadata = ProtectedResourceMetadata::new(&resource, [provider.issuer.clone()])
+        .with_scopes_supported(["mcp:tools"]);
+    let options = HttpOptions {
+        auth: Some(HttpAuth::oauth(Arc::new(verifier(&resource)), metadata)),
+        ..HttpOptions::default()
+    };
+    let serving = tokio::spawn(server.serve_http(listener, options));
+
+    // Our client: an OAuth client as the transport's credentials, a loopback redirect listener
+    // and a stand-in browser.
+    let dir = temp_dir("oidc-provider");
+    let store = Arc::new(FileStore::new(dir.join("oauth.json")));
+    let browsers: Arc<Mutex<Vec<Browsing>>> = Arc::default();
+    let redirect = LoopbackRedirect::bind(0).await.unwrap();
+    let redirect_uri = mcp_auth::oauth::client::RedirectHandler::redirect_uri(&redirect).to_owned();
+    let redirect = {
+        let http = http.clone();
+        let browsers = browsers.clone();
+        redirect.with_open(move |url| {
+            let task = tokio::spawn(browse(http.clone(), url.to_owned(), redirect_uri.clone()));
+            browsers.lock().unwrap().push(task);
+        })
+    };
+    let oauth = OAuthClient::builder(&resource)
+        .http_client(http.clone())
+        .store(store.clone())
+        .redirect_handler(Arc::new(redirect))
+        .client_metadata(ClientMetadata::new("mcp-rs oidc-provider test"))
+        .build()
+        .unwrap();
+    let called = whoami(&resource, &oauth).await;
+    let browsed: Vec<_> = std::mem::take(&mut *browsers.lock().unwrap());
+    for task in browsed {
+        task.await
+            .unwrap()
+            .expect("the stand-in browser reached the loopback listener");
     }
-    // ...and refuses one the same provider minted for another resource (RFC 8707).
+    assert_eq!(
+        called.unwrap_or_else(|e| panic!("{e} (authorization: {:?})", oauth.last_error())),
+        "alice",
+        "the server saw the provider's user"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // The token: a JWT the provider signed for this resource, with the scope asked for.
+    let tokens = oauth.tokens().await.expect("tokens after authorizing");
+    assert_eq!(tokens.issuer, provider.issuer);
+    assert_eq!(tokens.resource, resource);
+    let first = claims(&tokens.access_token);
+    assert_eq!(first["iss"], provider.issuer.as_str());
+    assert_eq!(
+        first["aud"],
+        resource.as_str(),
+        "RFC 8707: the audience is the resource"
+    );
+    assert_eq!(first["sub"], "alice");
+    assert!(
+        first["scope"]
+            .as_str()
+            .unwrap_or_default()
+            .split(' ')
+            .any(|s| s == "mcp:tools"),
+        "{first}"
+    );
+    assert!(
+        tokens.refresh_token.is_some(),
+        "offline_access was asked for (the provider lists it, with prompt=consent as OpenID \
+         Connect wants) and granted: {tokens:?}"
+    );
+
+    // The registration is kept per issuer: a public native client (the provider lists `none`).
+    let registration = store
+        .client(&provider.issuer)
+        .await
+        .unwrap()
+        .expect("the dynamic registration is stored under the issuer");
+    assert_eq!(registration.source, RegistrationSource::Dynamic);
+    assert_eq!(
+        registration.token_endpoint_auth_method,
+        TokenEndpointAuthMethod::None
+    );
+    assert_eq!(first["client_id"], registration.client_id.as_str());
+
+    // A second client on the same file picks the tokens up and, told to refresh well before
+    // expiry, refreshes with the resource indicator; the server takes the new token.
+    let later = OAuthClient::builder(&resource)
+        .http_client(http.clone())
+        .store(store.clone())
+        .redirect_handler(Arc::new(
+            LoopbackRedirect::bind(0)
+                .await
+                .unwrap()
+                .with_open(|_| panic!("a refresh needs no user")),
+        ))
+        .refresh_margin(Duration::from_secs(2 * 3600))
+        .build()
+        .unwrap();
+    assert_eq!(whoami(&resource, &later).await.unwrap(), "alice");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    let refreshed = later.tokens().await.expect("tokens").access_token;
+    assert_ne!(refreshed, tokens.access_token, "refreshed");
+    let second = claims(&refreshed);
+    assert_eq!(second["aud"], resource.as_str());
+    assert_eq!(second["client_id"], registration.client_id.as_str());
+
+    // A token the same provider minted for another resource: refused with 401, no handler runs
+    // (RFC 8707: tokens are for one audience).
     let minted = http
         .fetch(
             http::Request::post(format!("{}/test/token?resource={other}", provider.issuer))
@@ -364,17 +343,67 @@ async fn run(peers: HashMap<String, String>) {
     let minted: Value = serde_json::from_slice(minted.body()).unwrap();
     let foreign = minted["access_token"].as_str().expect("a minted token");
     assert_eq!(claims(foreign)["aud"], other);
-    let refused = ours
-        .verify(foreign)
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "whoami",
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+        },
+    }});
+    let refused = http
+        .fetch(
+            http::Request::post(&resource)
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+                .header("mcp-protocol-version", "2026-07-28")
+                .header("mcp-method", "tools/call")
+                .header("mcp-name", "whoami")
+                .header("authorization", format!("Bearer {foreign}"))
+                .body(bytes::Bytes::from(call.to_string()))
+                .unwrap(),
+            FetchLimits::default(),
+        )
         .await
-        .expect_err("another audience is refused");
-    assert_eq!(refused.http_status(), 401, "{refused}");
+        .unwrap();
+    assert_eq!(refused.status(), 401, "{:?}", refused.body());
+    let challenge = refused.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.contains("invalid_token"), "{challenge}");
+    assert!(challenge.contains("resource_metadata="), "{challenge}");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "no handler ran for the foreign token"
+    );
     verifier(other)
         .verify(foreign)
         .await
         .expect("the token is good for its own audience: only the audience differs");
 
-    metadata.abort();
+    serving.abort();
     drop(provider);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Connects to the server with `oauth` as the credentials and calls `whoami`.
+async fn whoami(url: &str, oauth: &OAuthClient) -> Result<String, mcp_client::ClientError> {
+    let options = ClientOptions {
+        era: EraPreference::Modern,
+        request_timeout: Duration::from_secs(60),
+        ..ClientOptions::default()
+    };
+    let http = HttpClientOptions {
+        credentials: Some(Arc::new(oauth.clone())),
+        ..HttpClientOptions::default()
+    };
+    let client = Client::connect_http(url, options, http).await?;
+    let result = client.call_tool("whoami", json!({})).await?;
+    client.close().await;
+    Ok(result
+        .content
+        .iter()
+        .find_map(|c| match c {
+            ContentBlock::Text(t) => Some(t.text.clone()),
+            _ => None,
+        })
+        .unwrap_or_default())
 }
