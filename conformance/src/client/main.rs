@@ -13,9 +13,9 @@
 //! and exits 0; the suite judges what went over the wire.
 //!
 //! Exit status: 0 when the scenario ran, 1 when it failed, 2 for a usage error, an unknown
-//! scenario, or a scenario this client does not implement (the authorization scenarios, which
-//! belong to the authorization work, and the extensions). `cargo xtask conformance` runs it
-//! with the suite; see `docs/conformance.md`.
+//! scenario, or a scenario this client does not implement (the extensions it does not offer:
+//! skills, and the authorization extensions other than client credentials with a secret).
+//! `cargo xtask conformance` runs it with the suite; see `docs/conformance.md`.
 
 mod scenarios;
 

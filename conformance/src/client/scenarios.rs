@@ -8,6 +8,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use mcp_auth::fetch::{HttpFetch, HyperFetcher};
+use mcp_auth::oauth::client::{ClientMetadata, HeadlessRedirect, OAuthClient, PreRegisteredClient};
 use mcp_client::{Client, ClientOptions, EraPreference, Handlers, HttpClientOptions};
 use mcp_protocol::types::{
     CallToolResult, CreateMessageResult, ElicitRequestParams, ElicitResult, ElicitValue,
@@ -59,8 +63,15 @@ pub(crate) enum Scenario {
     SchemaRefNoDeref,
     /// `json-schema-2020-12-preservation`: a tool's input schema round-trips untouched.
     SchemaPreservation,
-    /// `auth/...`: authorization, not built yet.
+    /// `auth/...`: the authorization code flow against the scenario's authorization server
+    /// (which approves at once), then the calls the scenario protects.
     Authorization,
+    /// `auth/client-credentials-basic`: the client credentials grant with the context's
+    /// client (an authorization extension).
+    ClientCredentials,
+    /// The authorization extensions this client does not offer (`private_key_jwt`,
+    /// enterprise-managed authorization, DPoP, workload identity).
+    AuthorizationExtension,
     /// `sep-2640-client-...`: the skills extension, not offered.
     SkillsExtension,
 }
@@ -120,15 +131,18 @@ const NAMES: &[(&str, Scenario)] = &[
     ("auth/iss-unexpected", Scenario::Authorization),
     ("auth/iss-normalized", Scenario::Authorization),
     ("auth/metadata-issuer-mismatch", Scenario::Authorization),
-    ("auth/client-credentials-jwt", Scenario::Authorization),
-    ("auth/client-credentials-basic", Scenario::Authorization),
+    (
+        "auth/client-credentials-jwt",
+        Scenario::AuthorizationExtension,
+    ),
+    ("auth/client-credentials-basic", Scenario::ClientCredentials),
     (
         "auth/enterprise-managed-authorization",
-        Scenario::Authorization,
+        Scenario::AuthorizationExtension,
     ),
-    ("auth/dpop", Scenario::Authorization),
-    ("auth/dpop-nonce", Scenario::Authorization),
-    ("auth/wif-jwt-bearer", Scenario::Authorization),
+    ("auth/dpop", Scenario::AuthorizationExtension),
+    ("auth/dpop-nonce", Scenario::AuthorizationExtension),
+    ("auth/wif-jwt-bearer", Scenario::AuthorizationExtension),
     ("sep-2640-client-no-prefetch", Scenario::SkillsExtension),
     ("sep-2640-client-verify-digest", Scenario::SkillsExtension),
     ("sep-2640-client-verify-size", Scenario::SkillsExtension),
@@ -158,9 +172,11 @@ impl Scenario {
             Self::InvalidToolHeaders => invalid_tool_headers(run).await,
             Self::SchemaRefNoDeref => schema_ref_no_deref(run).await,
             Self::SchemaPreservation => schema_preservation(run).await,
-            Self::Authorization => Err(Failure::Unsupported(
-                "authorization scenarios are not implemented yet (they come with the \
-                 authorization work; see conformance/expected-failures.txt)",
+            Self::Authorization => authorization(run, false).await,
+            Self::ClientCredentials => authorization(run, true).await,
+            Self::AuthorizationExtension => Err(Failure::Unsupported(
+                "this authorization extension (private_key_jwt, enterprise-managed \
+                 authorization, DPoP, workload identity) is not offered by this client",
             )),
             Self::SkillsExtension => Err(Failure::Unsupported(
                 "the skills extension (SEP-2640) is not offered by this client",
@@ -179,9 +195,9 @@ fn era(run: &Run) -> EraPreference {
     }
 }
 
-/// Connects to the scenario's server with `handlers`.
-async fn connect(run: &Run, handlers: Handlers) -> Result<Client, Failure> {
-    let options = ClientOptions {
+/// The client's options for the scenario, with `handlers`.
+fn client_options(run: &Run, handlers: Handlers) -> ClientOptions {
+    ClientOptions {
         client_info: mcp_protocol::types::Implementation::new(
             "mcp-rs-conformance-client",
             env!("CARGO_PKG_VERSION"),
@@ -190,7 +206,12 @@ async fn connect(run: &Run, handlers: Handlers) -> Result<Client, Failure> {
         handlers,
         request_timeout: Duration::from_secs(20),
         ..ClientOptions::default()
-    };
+    }
+}
+
+/// Connects to the scenario's server with `handlers`.
+async fn connect(run: &Run, handlers: Handlers) -> Result<Client, Failure> {
+    let options = client_options(run, handlers);
     Ok(Client::connect_http(&run.url, options, HttpClientOptions::default()).await?)
 }
 
@@ -440,6 +461,76 @@ async fn schema_preservation(run: &Run) -> Outcome {
     Ok(())
 }
 
+/// The client id the CIMD scenarios expect: the URL of this client's Client ID Metadata
+/// Document (which the suite never fetches).
+const CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadata.json";
+
+/// Where the scenario's authorization server redirects to; nothing listens there: the
+/// headless handler reads the redirect from the authorization endpoint's `Location`.
+const REDIRECT_URI: &str = "http://localhost:3000/callback";
+
+/// Every `auth/...` scenario: an OAuth client (`mcp-auth`) as the transport's credentials,
+/// then what the scenario's server protects: list the tools, call `test-tool`. What the
+/// scenarios check (discovery order, PKCE, `resource`, scopes and step-up, registration,
+/// `iss`, refusing a mismatched resource or issuer) is the OAuth client's doing. The context
+/// gives the pre-registered client of `auth/pre-registration` and of the client credentials
+/// grant (`client_credentials`).
+async fn authorization(run: &Run, client_credentials: bool) -> Outcome {
+    let http: Arc<dyn HttpFetch> = Arc::new(HyperFetcher::http());
+    let mut builder = OAuthClient::builder(&run.url)
+        .http_client(http.clone())
+        .client_metadata(ClientMetadata::new("mcp-rs-conformance-client"))
+        .client_id_metadata_document(CLIENT_METADATA_URL);
+    builder = if client_credentials {
+        builder.client_credentials()
+    } else {
+        builder.redirect_handler(Arc::new(HeadlessRedirect::new(http, REDIRECT_URI)))
+    };
+    if let Some(version) = run.version {
+        builder = builder.protocol_version(version.as_str());
+    }
+    if let Some(client_id) = run.context.get("client_id").and_then(Value::as_str) {
+        let mut client = match run.context.get("issuer").and_then(Value::as_str) {
+            Some(issuer) => PreRegisteredClient::new(issuer, client_id),
+            // The client credentials scenarios name no issuer: the credentials go to
+            // whichever authorization server the test server names.
+            None => PreRegisteredClient::for_any_issuer(client_id),
+        };
+        if let Some(secret) = run.context.get("client_secret").and_then(Value::as_str) {
+            client = client.with_secret(secret);
+        }
+        builder = builder.pre_registered(client);
+    }
+    let oauth = builder
+        .build()
+        .map_err(|e| Failure::Failed(e.to_string()))?;
+    // A refused request only says 401; the OAuth client knows why it could not authorize.
+    let explain = |e: mcp_client::ClientError| match oauth.last_error() {
+        Some(why) => Failure::Failed(format!("{e} (authorization: {why})")),
+        None => Failure::Failed(e.to_string()),
+    };
+    let http = HttpClientOptions {
+        credentials: Some(Arc::new(oauth.clone())),
+        ..HttpClientOptions::default()
+    };
+    let options = client_options(run, Handlers::default());
+    let client = Client::connect_http(&run.url, options, http)
+        .await
+        .map_err(explain)?;
+    let tools = client.list_tools().await.map_err(explain)?;
+    if tools.iter().any(|t| t.name == "test-tool") {
+        let result = client
+            .call_tool("test-tool", json!({}))
+            .await
+            .map_err(explain)?;
+        if result.is_error() {
+            return Err(Failure::Failed("test-tool returned a tool error".into()));
+        }
+    }
+    client.close().await;
+    Ok(())
+}
+
 /// Arguments for a tool the scenario calls without saying with what: a value for every
 /// required property, from its `default`, `const` or first `enum` member, else a plain value
 /// of its type.
@@ -505,7 +596,12 @@ mod tests {
             );
             assert_eq!(
                 name.starts_with("auth/"),
-                *scenario == Scenario::Authorization,
+                matches!(
+                    scenario,
+                    Scenario::Authorization
+                        | Scenario::ClientCredentials
+                        | Scenario::AuthorizationExtension
+                ),
                 "{name}"
             );
         }

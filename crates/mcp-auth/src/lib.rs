@@ -27,6 +27,7 @@
 //! | `fetch` | the small HTTP client behind JWKS and introspection, connector pluggable | hyper, hyper-util, tokio |
 //! | `basic` | HTTP Basic against Argon2id password hashes | argon2, tokio |
 //! | `rate-limit` | per-principal and per-tool quotas | governor |
+//! | `oauth-client` | the OAuth 2.1 client (`oauth::client`): discovery, PKCE, registration, tokens, the transport's credentials hook | `fetch`, oauth2, mcp-transport |
 //! | `test-util` | test keys, token builders, a local JWKS/HTTP server | `jwt`, `jwks` |
 //!
 //! See `docs/auth.md` in the repository for the design and the attacks each part defends

@@ -21,7 +21,8 @@
 //! [`Inbound::Failed`] for a request that got no JSON-RPC answer at all (unreachable server, a
 //! non-JSON-RPC error status, an oversized body). An error status with a JSON-RPC error body is
 //! delivered as that error, with the request's id when the server left it null. Credentials come
-//! from a [`Credentials`] hook, which also sees 401 and 403 challenges and may ask for one retry.
+//! from a [`Credentials`] hook, which also sees 401 and 403 challenges and may ask for a retry
+//! (up to three per request: a 401, then a 403 for more scopes, then one more).
 //!
 //! `http://` URLs always; `https://` with the `tls` feature (on by default in `mcp-client`):
 //! rustls, HTTP/1.1 only (ALPN `http/1.1`), the server's certificate always verified against
@@ -64,18 +65,43 @@ pub trait Credentials: Send + Sync + std::fmt::Debug {
     /// The `Authorization` header value for the next request, if any.
     fn authorization(&self) -> BoxFuture<'_, Option<String>>;
 
-    /// The server refused a request with 401 or 403. Return `true` to send it once more (with
-    /// whatever [`authorization`](Self::authorization) gives then), `false` to fail it.
+    /// The server refused a request with 401 or 403. Return `true` to send it again (with
+    /// whatever [`authorization`](Self::authorization) gives then), `false` to fail it. A
+    /// request is sent at most [`MAX_CHALLENGE_RETRIES`] more times, however the hook answers.
     fn on_challenge<'a>(&'a self, challenge: &'a Challenge) -> BoxFuture<'a, bool>;
 }
 
+/// How many times one request is sent again after a challenge the [`Credentials`] hook
+/// answered `true`: an OAuth client may authorize after a 401, step up after a 403 for more
+/// scopes, and still needs a bound against servers that never accept.
+pub const MAX_CHALLENGE_RETRIES: u32 = 3;
+
 /// A 401 or 403 answer, as the [`Credentials`] hook sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Challenge {
     /// 401 or 403.
     pub status: u16,
     /// The `WWW-Authenticate` header, if the server sent one.
     pub www_authenticate: Option<String>,
+    /// The `Authorization` header the refused request carried: a hook whose credentials
+    /// changed since (another request's challenge renewed them) can retry at once.
+    pub authorization: Option<String>,
+    /// The `MCP-Protocol-Version` header the refused request carried, which the spec asks
+    /// clients to send on their authorization discovery requests.
+    pub protocol_version: Option<String>,
+}
+
+impl Challenge {
+    /// A challenge with this status and nothing else known.
+    pub fn new(status: u16) -> Self {
+        Self {
+            status,
+            www_authenticate: None,
+            authorization: None,
+            protocol_version: None,
+        }
+    }
 }
 
 /// The `x-mcp-header` arguments of each tool, by tool name: the client fills it from
@@ -810,8 +836,8 @@ async fn send_one_way(shared: &Shared, body: &Bytes, mirror: &Mirror) {
 }
 
 /// One request's exchange: POST, read the answer (JSON or a stream, resumed if it breaks),
-/// re-initialize after a 404 for an ended session, retry once after a challenge the
-/// credentials hook answered.
+/// re-initialize after a 404 for an ended session, retry after a challenge the credentials
+/// hook answered (at most [`MAX_CHALLENGE_RETRIES`] times).
 async fn exchange(
     shared: &Arc<Shared>,
     id: &RequestId,
@@ -819,11 +845,13 @@ async fn exchange(
     mirror: &Mirror,
     is_initialize: bool,
 ) {
-    let mut challenged = false;
+    let mut challenges = 0;
     let mut reopened = false;
     loop {
         let session_before = shared.session.lock().ok().and_then(|s| s.clone());
         let req = shared.post(body, mirror, is_initialize).await;
+        let sent_authorization = header_value(req.headers(), AUTHORIZATION);
+        let sent_version = header_value(req.headers(), h::PROTOCOL_VERSION);
         let resp = match shared.pool.request(req).await {
             Ok(r) => r,
             Err(e) => {
@@ -886,14 +914,14 @@ async fn exchange(
             }
         }
         if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
-            && !challenged
+            && challenges < MAX_CHALLENGE_RETRIES
             && let Some(c) = &shared.options.credentials
         {
-            challenged = true;
-            let challenge = Challenge {
-                status: status.as_u16(),
-                www_authenticate: header_text(&resp, WWW_AUTHENTICATE),
-            };
+            challenges += 1;
+            let mut challenge = Challenge::new(status.as_u16());
+            challenge.www_authenticate = header_text(&resp, WWW_AUTHENTICATE);
+            challenge.authorization = sent_authorization;
+            challenge.protocol_version = sent_version;
             if c.on_challenge(&challenge).await {
                 continue;
             }
@@ -931,6 +959,16 @@ async fn error_answer(shared: &Shared, id: &RequestId, resp: Response<Incoming>)
             www_authenticate,
         },
     }
+}
+
+fn header_value(
+    headers: &hyper::HeaderMap,
+    name: impl hyper::header::AsHeaderName,
+) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 fn header_text(resp: &Response<Incoming>, name: HeaderName) -> Option<String> {
