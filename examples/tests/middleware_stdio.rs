@@ -1,4 +1,4 @@
-//! The middleware over stdio: `middleware-server` (the production stack) as a child process
+//! The middleware over stdio: `production-server` (the production stack) as a child process
 //! driven by our client, the caller's API key in its environment. Refusals are JSON-RPC errors
 //! with the documented codes: -31401 for a missing or wrong key, -31403 for a key without the
 //! permission, -31429 past the rate limit, -31503 while a breaker is open. Executions are
@@ -45,7 +45,7 @@ async fn spawn(key: Option<&str>, args: &[&str]) -> Result<Client, ClientError> 
     let keys = key_file();
     let mut all = vec!["--keys".to_owned(), keys.display().to_string()];
     all.extend(args.iter().map(|a| (*a).to_owned()));
-    let mut spec = ChildSpec::new(env!("CARGO_BIN_EXE_middleware-server"), all);
+    let mut spec = ChildSpec::new(env!("CARGO_BIN_EXE_production-server"), all);
     // The test's own environment may hold a key: the child gets exactly the one asked for.
     spec.env
         .insert("MCP_API_KEY".into(), key.unwrap_or_default().into());

@@ -1,20 +1,33 @@
-//! A production-style server: the whole middleware stack (tracing, metrics, API-key
-//! authentication, a rate limit, permissions, a response cache, circuit breakers, a timeout)
-//! over stdio, or Streamable HTTP with `/health` and `/metrics`.
+//! A production server: the whole middleware stack (tracing, metrics, API-key authentication, a
+//! rate limit, permissions, a response cache, circuit breakers, a timeout) over Streamable HTTP
+//! with `/health` and `/metrics`, or over stdio.
+//!
+//! Mirrors the original Kailash SDK's production server example: `MCPServer(name,
+//! enable_cache=True, cache_ttl=..., enable_metrics=True, auth_provider=APIKeyAuth(...),
+//! rate_limit_config=..., circuit_breaker_config=...)` with `@server.tool(cache_key=...,
+//! required_permission=...)`. What differs: the original served those knobs only on stdio and
+//! its own WebSocket router (no HTTP, no `/health` or `/metrics` route), read credentials from
+//! tool arguments, failed every call once a circuit breaker was configured and raised
+//! `TypeError` on its documented `rate_limit_config` keys. Here credentials are HTTP headers
+//! checked before anything runs, refusals are typed (401/403/429/503 over HTTP, -31401/-31403/
+//! -31429/-31503 on stdio), keys are configured as SHA-256 digests, and Ctrl-C or SIGTERM shuts
+//! the HTTP endpoint down gracefully (open requests finish, sessions end, the process exits 0).
 //!
 //! ```text
-//! middleware-server --keys KEYS.json [--http ADDR] [--rate-limit N] [--cache-ttl-ms MS]
+//! production-server --keys KEYS.json [--http ADDR] [--rate-limit N] [--cache-ttl-ms MS]
 //!                   [--breaker FAILURES:OPEN_MS]
 //! ```
 //!
 //! - `--keys`: a JSON array of API keys as configuration holds them, digests only:
 //!   `[{"id": "ci", "sha256": "<hex of SHA-256 of the key>", "permissions": ["tools.*"]}]`.
+//!   A key travels as `X-API-Key: KEY`, `Authorization: ApiKey KEY` or `Authorization: Bearer
+//!   KEY` (for clients that only know bearer tokens).
 //! - On stdio the caller's key comes from the environment: `MCP_API_KEY` (the `env` block of a
 //!   client's server configuration). Without it, or with a wrong one, every request is refused
 //!   with -31401.
-//! - Over HTTP (`--http 127.0.0.1:8080`) every request carries `X-API-Key`; the URL is printed
-//!   on stdout once listening; `/health`, `/health/ready` and `/metrics` (behind the keys) are
-//!   served beside `/mcp`.
+//! - Over HTTP (`--http 127.0.0.1:8080`) every request carries the key; the URL is printed on
+//!   stdout once listening; `/health`, `/health/ready` and `/metrics` (behind the keys) are
+//!   served beside `/mcp`. Ctrl-C or SIGTERM stops it gracefully.
 //! - `--rate-limit N`: N tool calls per minute per principal (default 600).
 //! - `--cache-ttl-ms MS`: how long `lookup`'s results are kept (default 60,000).
 //! - `--breaker F:MS`: a tool's breaker opens after F failures in a minute, for MS, and closes
@@ -23,6 +36,10 @@
 //! Tools: `echo {text}`; `lookup {q}` (cacheable: it counts its runs, so a cached answer shows an
 //! old count); `flaky` (fails while the backend is down); `set_backend {up}` (needs the
 //! permission `ops.backend`); `stats` (how often each handler ran).
+//!
+//! `client-with-auth` (examples/client_with_auth.rs) is the client to try it with.
+
+mod shutdown;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -159,7 +176,8 @@ fn parse() -> std::io::Result<Config> {
                 let entries: Vec<ApiKeyConfig> = serde_json::from_slice(&std::fs::read(&path)?)
                     .map_err(|e| invalid(format!("{path}: {e}")))?;
                 let authenticator = ApiKeyAuthenticator::from_config(entries)
-                    .map_err(|e| invalid(e.to_string()))?;
+                    .map_err(|e| invalid(e.to_string()))?
+                    .accept_bearer(true);
                 keys = Some(Arc::new(authenticator));
             }
             "--http" => http = Some(value()?),
@@ -225,7 +243,7 @@ async fn main() -> std::io::Result<()> {
         ..ServerOptions::default()
     };
     let server = Server::with_options(
-        mcp_protocol::types::Implementation::new("middleware-server", env!("CARGO_PKG_VERSION")),
+        mcp_protocol::types::Implementation::new("production-server", env!("CARGO_PKG_VERSION")),
         router(&runs, config.cache_ttl),
         options,
     )
@@ -245,5 +263,9 @@ async fn main() -> std::io::Result<()> {
         metrics: metrics.map(|m| MetricsOptions::new(m).require_auth()),
         ..HttpOptions::default()
     };
-    server.serve_http(listener, options).await
+    server
+        .serve_http_with_shutdown(listener, options, shutdown::interrupted())
+        .await?;
+    eprintln!("production-server: stopped");
+    Ok(())
 }
