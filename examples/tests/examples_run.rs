@@ -11,8 +11,8 @@ use mcp_client::{Client, ClientOptions, HttpClientOptions, WsClientOptions};
 use mcp_protocol::types::{ResourceContents, SubscriptionFilter};
 use mcp_transport::child::ChildSpec;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
 
 /// How long any one step may take on a loaded machine.
 const WAIT: Duration = Duration::from_secs(60);
@@ -22,6 +22,9 @@ struct Listening {
     child: Child,
     /// The first line it printed: its URL.
     url: String,
+    /// The rest of its stdout, kept open: a server printing a second URL into a closed pipe
+    /// would fail.
+    _stdout: Lines<BufReader<ChildStdout>>,
 }
 
 impl Listening {
@@ -45,7 +48,11 @@ impl Listening {
             .expect("read stdout")
             .expect("a URL line");
         assert!(url.contains("://127.0.0.1:"), "{url:?}");
-        Self { child, url }
+        Self {
+            child,
+            url,
+            _stdout: lines,
+        }
     }
 
     /// Sends SIGTERM and waits for the process to end: a graceful shutdown exits 0.
@@ -296,8 +303,14 @@ async fn websocket_server_checks_the_key_runs_calls_concurrently_and_notifies() 
     };
     assert_eq!(status.text, "green");
     drop(subscription);
-    // Dropping the call cancels it at the server, so the shutdown has nothing to wait for.
+    // Dropping the call sends `notifications/cancelled`; the echo after it is a barrier
+    // (messages go out in order), so the server has stopped the count before the socket
+    // closes and the shutdown has nothing to wait for.
     drop(slow);
+    client
+        .call_tool("echo", json!({"text": "barrier"}))
+        .await
+        .unwrap();
     client.close().await;
 
     let (status, stderr) = server.terminate().await;
@@ -469,7 +482,12 @@ async fn multi_transport_client_makes_the_same_calls_over_every_transport() {
         &[],
     )
     .await;
-    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
     let out = stdout(&output);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 5, "{out}");
