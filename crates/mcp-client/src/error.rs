@@ -4,6 +4,16 @@ use std::time::Duration;
 
 use mcp_protocol::{ErrorObject, McpError};
 
+/// The JSON-RPC codes with which servers built on this SDK refuse a request (its middleware:
+/// `mcp_server::middleware::code`, `mcp_auth::jsonrpc_code`): `-31000` minus the HTTP status.
+mod refusal {
+    pub(super) const UNAUTHENTICATED: i64 = -31401;
+    pub(super) const FORBIDDEN: i64 = -31403;
+    pub(super) const RATE_LIMITED: i64 = -31429;
+    pub(super) const UNAVAILABLE: i64 = -31503;
+    pub(super) const TIMED_OUT: i64 = -31504;
+}
+
 /// The categories errors fall into, for retry and reporting decisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -22,11 +32,11 @@ pub enum ErrorKind {
     Protocol,
     /// The server failed internally.
     Server,
-    /// The server wants credentials (HTTP 401).
+    /// The server wants credentials (HTTP 401, or a refusal with code -31401).
     Authentication,
-    /// The credentials do not allow this (HTTP 403).
+    /// The credentials do not allow this (HTTP 403, or -31403).
     Authorization,
-    /// Too many requests (HTTP 429).
+    /// Too many requests (HTTP 429, or -31429); see [`ClientError::retry_after`].
     RateLimited,
     /// A tool ran and reported failure (`isError: true`); the multi-server client's calls
     /// return it as an error.
@@ -34,7 +44,8 @@ pub enum ErrorKind {
     /// A server configuration cannot be used (bad file, unset `${VAR}`, unknown transport).
     Configuration,
     /// The client refused to send: the server's circuit breaker is open, or the connection
-    /// pool had no room in time.
+    /// pool had no room in time. Also the server's own refusal (-31503: its circuit for the
+    /// tool is open, it is at its concurrency limit).
     Unavailable,
 }
 
@@ -99,6 +110,11 @@ impl ClientError {
                 | mcp_protocol::error::code::METHOD_NOT_FOUND
                 | mcp_protocol::error::code::INVALID_REQUEST => ErrorKind::Validation,
                 mcp_protocol::error::code::INTERNAL_ERROR => ErrorKind::Server,
+                refusal::UNAUTHENTICATED => ErrorKind::Authentication,
+                refusal::FORBIDDEN => ErrorKind::Authorization,
+                refusal::RATE_LIMITED => ErrorKind::RateLimited,
+                refusal::UNAVAILABLE => ErrorKind::Unavailable,
+                refusal::TIMED_OUT => ErrorKind::Timeout,
                 _ => ErrorKind::Protocol,
             },
             Self::Protocol(_) | Self::Incompatible(_) | Self::TooManyInputRounds(_) => {
@@ -119,13 +135,32 @@ impl ClientError {
     }
 
     /// Whether trying again may succeed: transport failures and timeouts (over HTTP also 429 and
-    /// 5xx).
+    /// 5xx), and a server's refusals that pass with time: over its rate limit, unavailable
+    /// (open circuit, overload), timed out.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Http(e) => e.is_retryable(),
+            Self::Server(e) => matches!(
+                e.code,
+                refusal::RATE_LIMITED | refusal::UNAVAILABLE | refusal::TIMED_OUT
+            ),
             #[cfg(feature = "tls")]
             Self::Tls(_) => false,
             _ => matches!(self.kind(), ErrorKind::Transport | ErrorKind::Timeout),
+        }
+    }
+
+    /// How long the server asked the caller to wait before trying again, when it said so:
+    /// `data.retryAfterSecs` of a refusal (rate limited, unavailable).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Server(e) => e
+                .data
+                .as_ref()?
+                .get("retryAfterSecs")?
+                .as_u64()
+                .map(Duration::from_secs),
+            _ => None,
         }
     }
 
@@ -143,5 +178,47 @@ impl ClientError {
             Self::Server(e) => Some(McpError::from_error_object(e.clone())),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn refusal(code: i64, data: serde_json::Value) -> ClientError {
+        ClientError::Server(ErrorObject {
+            code,
+            message: "refused".into(),
+            data: Some(data),
+        })
+    }
+
+    #[test]
+    fn a_servers_refusals_have_their_own_kinds_and_the_passing_ones_are_retryable() {
+        let cases = [
+            (-31401, ErrorKind::Authentication, false),
+            (-31403, ErrorKind::Authorization, false),
+            (-31429, ErrorKind::RateLimited, true),
+            (-31503, ErrorKind::Unavailable, true),
+            (-31504, ErrorKind::Timeout, true),
+            (-32602, ErrorKind::Validation, false),
+            (-32603, ErrorKind::Server, false),
+        ];
+        for (code, kind, retryable) in cases {
+            let e = refusal(code, json!({"reason": "x"}));
+            assert_eq!((e.kind(), e.is_retryable()), (kind, retryable), "{code}");
+        }
+    }
+
+    #[test]
+    fn retry_after_is_read_from_the_refusal() {
+        let e = refusal(
+            -31429,
+            json!({"reason": "rate_limited", "retryAfterSecs": 7}),
+        );
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
+        assert_eq!(refusal(-31429, json!({})).retry_after(), None);
+        assert_eq!(ClientError::Transport("x".into()).retry_after(), None);
     }
 }
