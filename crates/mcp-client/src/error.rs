@@ -41,7 +41,8 @@ pub enum ErrorKind {
     /// A tool ran and reported failure (`isError: true`); the multi-server client's calls
     /// return it as an error.
     Tool,
-    /// A server configuration cannot be used (bad file, unset `${VAR}`, unknown transport).
+    /// A server configuration cannot be used (bad file, unset `${VAR}`, unknown transport, a
+    /// URL that cannot be used).
     Configuration,
     /// The client refused to send: the server's circuit breaker is open, or the connection
     /// pool had no room in time. Also the server's own refusal (-31503: its circuit for the
@@ -83,6 +84,11 @@ pub enum ClientError {
     /// someone holding its id, or by the server.
     #[error("the task {0} was cancelled")]
     TaskCancelled(String),
+    /// The connection cannot be set up as given: a URL or header that cannot be used. Of kind
+    /// [`ErrorKind::Configuration`], not retryable. (Over HTTP the same arrives as
+    /// [`ClientError::Http`] with `HttpError::InvalidUrl`, also of kind `Configuration`.)
+    #[error("configuration: {0}")]
+    Configuration(String),
     /// TLS failed (`https://`, `wss://`): an untrusted certificate, one for another host, a
     /// server that does not speak TLS, unusable TLS options. Of kind
     /// [`ErrorKind::Transport`] but not retryable.
@@ -121,6 +127,10 @@ impl ClientError {
                 ErrorKind::Protocol
             }
             Self::TaskCancelled(_) => ErrorKind::Cancelled,
+            Self::Configuration(_)
+            | Self::Http(mcp_transport::http_client::HttpError::InvalidUrl(_)) => {
+                ErrorKind::Configuration
+            }
             Self::Http(e) => match e.status() {
                 Some(401) => ErrorKind::Authentication,
                 Some(403) => ErrorKind::Authorization,
@@ -220,5 +230,19 @@ mod tests {
         assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
         assert_eq!(refusal(-31429, json!({})).retry_after(), None);
         assert_eq!(ClientError::Transport("x".into()).retry_after(), None);
+    }
+
+    #[test]
+    fn a_url_that_cannot_be_used_is_a_configuration_error() {
+        let http = ClientError::Http(mcp_transport::http_client::HttpError::InvalidUrl(
+            "ftp://x".into(),
+        ));
+        let ws = ClientError::Configuration("ftp://x: not ws or wss".into());
+        for e in [http, ws] {
+            assert_eq!(
+                (e.kind(), e.is_retryable()),
+                (ErrorKind::Configuration, false)
+            );
+        }
     }
 }

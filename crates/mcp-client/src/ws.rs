@@ -48,6 +48,7 @@ pub(crate) fn ws_error(e: WsError) -> ClientError {
         WsError::Connect(_) | WsError::ConnectionLost(_) | WsError::Timeout(_) => {
             ClientError::Transport(e.to_string())
         }
+        WsError::InvalidUrl(_) => ClientError::Configuration(e.to_string()),
         other => ClientError::Protocol(other.to_string()),
     }
 }
