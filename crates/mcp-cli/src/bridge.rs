@@ -70,6 +70,11 @@ pub(crate) async fn run(args: BridgeArgs) -> Result<Exit, Failure> {
     if per_session && args.max_children == 0 {
         return Err(Failure::usage("--max-children must be at least 1"));
     }
+    let addr = hosting.http_or("127.0.0.1:8080");
+    // Settings are checked before a child is started.
+    hosting.check_exposure(&addr).await?;
+    hosting.authenticator("http://127.0.0.1/mcp")?;
+    hosting.layer()?;
     let spec = ChildSpec::new(program.clone(), rest.iter().cloned());
     let timeout = hosting.request_timeout();
     let mode = if per_session {

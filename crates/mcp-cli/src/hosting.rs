@@ -54,6 +54,10 @@ pub(crate) struct HostingArgs {
     /// Accept JWTs signed by this public key (PEM: RSA for RS256, P-256 for ES256, Ed25519).
     #[arg(long, value_name = "PEM", conflicts_with = "jwt_secret_file")]
     pub(crate) jwt_public_key: Option<PathBuf>,
+    /// The key id (`kid`) of the JWT key: tokens whose header names a `kid` are checked only
+    /// against a key with that id (default: none, for tokens without a `kid`).
+    #[arg(long, value_name = "KID")]
+    pub(crate) jwt_key_id: Option<String>,
     /// The `iss` JWTs must carry (default: any issuer).
     #[arg(long, value_name = "ISSUER")]
     pub(crate) jwt_issuer: Option<String>,
@@ -153,6 +157,7 @@ struct FileKey {
 struct FileJwt {
     secret_file: Option<PathBuf>,
     public_key: Option<PathBuf>,
+    key_id: Option<String>,
     issuer: Option<String>,
     audience: Option<String>,
 }
@@ -198,6 +203,15 @@ enum JwtSource {
     PublicKey(PathBuf),
 }
 
+/// How JWTs are checked.
+#[derive(Debug, Clone)]
+struct JwtSettings {
+    source: JwtSource,
+    key_id: Option<String>,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
 /// An accepted API key.
 #[derive(Debug, Clone)]
 enum KeyEntry {
@@ -226,7 +240,7 @@ pub(crate) struct Hosting {
     tls: Option<(PathBuf, PathBuf)>,
     insecure_no_auth: bool,
     keys: Vec<KeyEntry>,
-    jwt: Option<(JwtSource, Option<String>, Option<String>)>,
+    jwt: Option<JwtSettings>,
     rate: Option<Rate>,
     metrics: bool,
     public_metrics: bool,
@@ -317,16 +331,21 @@ impl Hosting {
                 None => None,
             },
         };
-        let jwt = jwt_source.map(|source| {
-            let issuer = args
+        let from_file = |pick: fn(&FileJwt) -> Option<String>| file_jwt.as_ref().and_then(pick);
+        let jwt = jwt_source.map(|source| JwtSettings {
+            source,
+            key_id: args
+                .jwt_key_id
+                .clone()
+                .or_else(|| from_file(|j| j.key_id.clone())),
+            issuer: args
                 .jwt_issuer
                 .clone()
-                .or_else(|| file_jwt.as_ref().and_then(|j| j.issuer.clone()));
-            let audience = args
+                .or_else(|| from_file(|j| j.issuer.clone())),
+            audience: args
                 .jwt_audience
                 .clone()
-                .or_else(|| file_jwt.as_ref().and_then(|j| j.audience.clone()));
-            (source, issuer, audience)
+                .or_else(|| from_file(|j| j.audience.clone())),
         });
         let rate = match (args.rate_limit, &file.rate_limit) {
             (Some(r), _) => Some(r),
@@ -420,7 +439,13 @@ impl Hosting {
             }
             chain.push(Arc::new(keys));
         }
-        if let Some((source, issuer, audience)) = &self.jwt {
+        if let Some(JwtSettings {
+            source,
+            key_id,
+            issuer,
+            audience,
+        }) = &self.jwt
+        {
             let key = match source {
                 JwtSource::Secret(path) => {
                     let secret = read_bytes(path)?;
@@ -440,6 +465,10 @@ impl Hosting {
                             ))
                         })?
                 }
+            };
+            let key = match key_id {
+                Some(kid) => key.with_kid(kid.clone()),
+                None => key,
             };
             let mut builder = JwtAuthenticator::builder()
                 .key(key)
@@ -506,6 +535,26 @@ impl Hosting {
         })
     }
 
+    /// Refuses to serve a non-loopback address without credentials (unless
+    /// `--insecure-no-auth`). Checked before binding, so nothing unauthenticated is ever
+    /// reachable from elsewhere, even briefly.
+    pub(crate) async fn check_exposure(&self, addr: &str) -> Result<(), Failure> {
+        let resolved: Vec<SocketAddr> = tokio::net::lookup_host(addr)
+            .await
+            .map_err(|e| Failure::usage(format!("--http {addr}: {e}")))?
+            .collect();
+        if let Some(open) = resolved.iter().find(|a| !a.ip().is_loopback())
+            && !self.authenticates()
+            && !self.insecure_no_auth
+        {
+            return Err(Failure::usage(format!(
+                "{open} is not a loopback address: give credentials (--api-key, \
+                 --jwt-secret-file, --jwt-public-key) or --insecure-no-auth"
+            )));
+        }
+        Ok(())
+    }
+
     /// Binds the HTTP address, applies the middleware to `server`, prints the URLs (one a line
     /// on stdout: /mcp first, then /sse, then /ws) and serves until Ctrl-C or SIGTERM.
     /// `ready` are extra readiness checks; `tune` adjusts the HTTP options last.
@@ -523,18 +572,13 @@ impl Hosting {
             ),
             None => None,
         };
+        self.check_exposure(addr).await?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| Failure::new(Exit::Failed, format!("cannot listen on {addr}: {e}")))?;
         let local = listener
             .local_addr()
             .map_err(|e| Failure::new(Exit::Failed, e.to_string()))?;
-        if !local.ip().is_loopback() && !self.authenticates() && !self.insecure_no_auth {
-            return Err(Failure::usage(format!(
-                "{local} is not a loopback address: give credentials (--api-key, --jwt-secret-file, \
-                 --jwt-public-key) or --insecure-no-auth"
-            )));
-        }
         let (http_scheme, ws_scheme) = if tls.is_some() {
             ("https", "wss")
         } else {
