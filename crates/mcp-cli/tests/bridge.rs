@@ -342,7 +342,10 @@ async fn per_session_children_start_and_end_with_their_sessions() {
         .await;
     assert!(deleted.status.is_success(), "{deleted:?}");
     let first = first_child[0];
-    eventually("the first session's child ended", || !alive(first)).await;
+    eventually("the first session's child ended and was reaped", || {
+        !alive(first) && !children_of(pid).contains(&first)
+    })
+    .await;
     let left = children_of(pid);
     assert_eq!(left.len(), 1, "{left:?}");
     assert_ne!(left[0], first);
@@ -356,6 +359,7 @@ async fn per_session_children_start_and_end_with_their_sessions() {
     assert_eq!(ran.json()["era"], "legacy", "{ran:?}");
     let modern = raw.call("echo", json!({"text": "x"}), &[]).await;
     assert_eq!(modern.status, 400, "{}", modern.text);
+    assert_eq!(modern.code(), Some(-32022), "{}", modern.text);
 
     // The child's questions reach the session's client: sampling answered by `mcp`'s
     // --sampling-command, over a legacy HTTP session and over WebSocket.
