@@ -7,7 +7,7 @@ mod mcp_process;
 use mcp_auth::test_util::{TestClaims, TestKey};
 use mcp_process::raw::{Raw, sample};
 use mcp_process::{Served, TempDir, mcp};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// A key with every permission.
 const FULL: &str = "full-4f1c2a9d8e7b6a5c3d2e";
@@ -428,4 +428,61 @@ async fn a_non_loopback_address_needs_credentials_or_an_explicit_opt_out() {
         let ran = mcp(args, "").await;
         assert_eq!(ran.code, 2, "{args:?}: {ran:?}");
     }
+}
+
+#[tokio::test]
+async fn over_stdio_the_key_comes_from_the_environment() {
+    let dir = TempDir::new("stdio-key");
+    let servers = dir.0.join("servers.json");
+    let echo_only = format!("{ECHO_ONLY}:tools.call.echo");
+    let config = |env: Value| {
+        json!({"mcpServers": {"local": {
+            "command": mcp_process::MCP,
+            "args": ["serve", "--api-key", echo_only, "--rate-limit", "2/min"],
+            "env": env,
+        }}})
+    };
+    std::fs::write(
+        &servers,
+        config(json!({"MCP_API_KEY": ECHO_ONLY})).to_string(),
+    )
+    .unwrap();
+    let servers = servers.to_str().unwrap();
+    let ran = mcp(
+        &[
+            "call",
+            "echo",
+            "-a",
+            "text=local",
+            "-s",
+            "local",
+            "-c",
+            servers,
+        ],
+        "",
+    )
+    .await;
+    assert_eq!((ran.code, ran.stdout.trim()), (0, "local"), "{ran:?}");
+    let ran = mcp(
+        &[
+            "call", "add", "-a", "a=1", "-a", "b=1", "-s", "local", "-c", servers, "--format",
+            "json",
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(ran.code, 3, "{ran:?}");
+    assert_eq!(ran.error()["error"]["jsonrpcCode"], -31403, "{ran:?}");
+    // Without the key every request is refused with -31401.
+    let path = dir.0.join("servers.json");
+    std::fs::write(&path, config(json!({})).to_string()).unwrap();
+    let ran = mcp(
+        &[
+            "call", "echo", "-a", "text=x", "-s", "local", "-c", servers, "--format", "json",
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(ran.code, 3, "{ran:?}");
+    assert_eq!(ran.error()["error"]["jsonrpcCode"], -31401, "{ran:?}");
 }
