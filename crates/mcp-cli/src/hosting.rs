@@ -408,6 +408,20 @@ impl Hosting {
         self.timeout
     }
 
+    /// The settings that only mean something over HTTP and are set (for stdio's usage error).
+    pub(crate) fn http_only_settings(&self) -> Vec<&'static str> {
+        [
+            (self.ws, "--ws"),
+            (self.tls.is_some(), "--tls-cert"),
+            (!self.allowed_hosts.is_empty(), "--allow-host"),
+            (self.metrics, "--metrics"),
+            (self.insecure_no_auth, "--insecure-no-auth"),
+        ]
+        .into_iter()
+        .filter_map(|(set, name)| set.then_some(name))
+        .collect()
+    }
+
     /// Whether any credential is configured.
     pub(crate) fn authenticates(&self) -> bool {
         !self.keys.is_empty() || self.jwt.is_some()

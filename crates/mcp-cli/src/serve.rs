@@ -18,6 +18,13 @@ pub(crate) async fn run(args: &ServeArgs) -> Result<Exit, Failure> {
         .or_else(|| hosting.name.clone())
         .unwrap_or_else(|| "example-server".to_owned());
     let Some(addr) = hosting.http.clone() else {
+        let misplaced = hosting.http_only_settings();
+        if !misplaced.is_empty() {
+            return Err(Failure::usage(format!(
+                "{} need --http (without it, mcp serve speaks stdio)",
+                misplaced.join(", ")
+            )));
+        }
         let server = example::server_with(&name, hosting.stdio_principal()?);
         let (layer, _) = hosting.layer()?;
         server

@@ -424,6 +424,8 @@ async fn a_non_loopback_address_needs_credentials_or_an_explicit_opt_out() {
         &["serve", "--rate-limit", "often"][..],
         &["serve", "--api-key", "short"][..],
         &["serve", "--max-concurrency", "0"][..],
+        &["serve", "--metrics"][..],
+        &["serve", "--ws"][..],
     ] {
         let ran = mcp(args, "").await;
         assert_eq!(ran.code, 2, "{args:?}: {ran:?}");
