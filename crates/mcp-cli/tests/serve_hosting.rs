@@ -488,3 +488,49 @@ async fn over_stdio_the_key_comes_from_the_environment() {
     assert_eq!(ran.code, 3, "{ran:?}");
     assert_eq!(ran.error()["error"]["jsonrpcCode"], -31401, "{ran:?}");
 }
+
+#[tokio::test]
+async fn the_cache_and_the_timeout_when_asked_for() {
+    let served = Served::start_with(&["--cache", "60s", "--timeout", "1", "--metrics"]).await;
+    let raw = Raw::new(&served.url);
+    for _ in 0..3 {
+        let sum = raw.call("add", json!({"a": 1, "b": 2}), &[]).await;
+        assert_eq!(
+            sum.body["result"]["structuredContent"]["sum"], 3.0,
+            "{}",
+            sum.text
+        );
+    }
+    // A tool that is not read-only is never cached.
+    for _ in 0..2 {
+        let toggled = raw.call("toggle_extra", json!({}), &[]).await;
+        assert_eq!(toggled.status, 200, "{}", toggled.text);
+    }
+    let page = raw.get("/metrics", &[]).await;
+    let cache = |labels: &str| sample(&page.text, &format!("mcp_cache_requests_total{{{labels}}}"));
+    assert_eq!(
+        cache(r#"result="miss",tool="add""#),
+        Some(1.0),
+        "{}",
+        page.text
+    );
+    assert_eq!(
+        cache(r#"result="hit",tool="add""#),
+        Some(2.0),
+        "{}",
+        page.text
+    );
+    assert_eq!(
+        cache(r#"result="hit",tool="toggle_extra""#),
+        None,
+        "{}",
+        page.text
+    );
+
+    // Longer than --timeout: 504 with -31504.
+    let slow = raw
+        .call("slow_count", json!({"steps": 100, "delay_ms": 100}), &[])
+        .await;
+    assert_eq!(slow.status, 504, "{}", slow.text);
+    assert_eq!(slow.code(), Some(-31504), "{}", slow.text);
+}
