@@ -50,6 +50,9 @@ use crate::hosting::Hosting;
 const UNAVAILABLE: i64 = -31503;
 /// The JSON-RPC code of "the bridged server did not answer in time" (`-31000 - 504`).
 const TIMED_OUT: i64 = -31504;
+/// A boxed future, as the forwarding handlers return.
+type BoxFuture<T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
 /// The longest wait between two restarts of a shared child that keeps exiting.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -120,8 +123,7 @@ pub(crate) async fn run(args: BridgeArgs) -> Result<Exit, Failure> {
             .filter(|v| v.is_legacy())
             .collect();
         first.close().await;
-    } else {
-        let shared = bridge.shared();
+    } else if let Some(shared) = bridge.shared() {
         shared.current.send_replace(Some(first.clone()));
         tokio::spawn(supervise(bridge.clone(), first));
     }
@@ -227,10 +229,10 @@ impl Drop for InFlight {
 }
 
 impl Bridge {
-    fn shared(&self) -> &Shared {
+    fn shared(&self) -> Option<&Shared> {
         match &self.mode {
-            Mode::Shared(s) => s,
-            Mode::PerSession(_) => unreachable!("only called in shared mode"),
+            Mode::Shared(s) => Some(s),
+            Mode::PerSession(_) => None,
         }
     }
 
@@ -465,7 +467,9 @@ impl Bridge {
 /// Keeps the shared child running: follows its list changes, and when it exits, marks the
 /// bridge unready and restarts it with a growing delay (reset once a child has run a while).
 async fn supervise(bridge: Arc<Bridge>, mut client: McpClient) {
-    let shared = bridge.shared();
+    let Some(shared) = bridge.shared() else {
+        return;
+    };
     let mut delay = Duration::from_millis(250);
     loop {
         let started = Instant::now();
@@ -572,7 +576,7 @@ fn forwarding_handlers(ctx: &RequestContext, child: Weak<SessionChild>) -> Handl
 fn tool_handler(
     bridge: &Arc<Bridge>,
     name: &str,
-) -> impl Fn(RawArgs, RequestContext) -> futures_like::BoxFuture<Result<CallToolResult, ToolError>>
+) -> impl Fn(RawArgs, RequestContext) -> BoxFuture<Result<CallToolResult, ToolError>>
 + Clone
 + Send
 + Sync
@@ -611,11 +615,6 @@ fn tool_handler(
             result.map_err(upstream_error)
         })
     }
-}
-
-/// A boxed future, as the handlers return.
-mod futures_like {
-    pub(super) type BoxFuture<T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 }
 
 fn resource_route(
@@ -731,33 +730,29 @@ fn completer(
     bridge: &Arc<Bridge>,
     reference: CompletionReference,
     argument: &str,
-) -> CompleteWith<
-    impl Fn(CompletionRequest) -> futures_like::BoxFuture<Vec<String>> + Send + Sync + use<>,
-> {
+) -> CompleteWith<impl Fn(CompletionRequest) -> BoxFuture<Vec<String>> + Send + Sync + use<>> {
     let bridge = Arc::downgrade(bridge);
     let argument: Arc<str> = Arc::from(argument);
-    CompleteWith(
-        move |req: CompletionRequest| -> futures_like::BoxFuture<Vec<String>> {
-            let client = bridge.upgrade().and_then(|b| match &b.mode {
-                Mode::Shared(shared) => shared.current.borrow().clone(),
-                Mode::PerSession(_) => None,
-            });
-            let reference = reference.clone();
-            let argument = argument.clone();
-            Box::pin(async move {
-                let Some(client) = client else {
-                    return Vec::new();
-                };
-                match client.complete(reference, &argument, &req.value).await {
-                    Ok(c) => c.values,
-                    Err(e) => {
-                        tracing::debug!(error = %e, "completion at the bridged server failed");
-                        Vec::new()
-                    }
+    CompleteWith(move |req: CompletionRequest| -> BoxFuture<Vec<String>> {
+        let client = bridge.upgrade().and_then(|b| match &b.mode {
+            Mode::Shared(shared) => shared.current.borrow().clone(),
+            Mode::PerSession(_) => None,
+        });
+        let reference = reference.clone();
+        let argument = argument.clone();
+        Box::pin(async move {
+            let Some(client) = client else {
+                return Vec::new();
+            };
+            match client.complete(reference, &argument, &req.value).await {
+                Ok(c) => c.values,
+                Err(e) => {
+                    tracing::debug!(error = %e, "completion at the bridged server failed");
+                    Vec::new()
                 }
-            })
-        },
-    )
+            }
+        })
+    })
 }
 
 /// What a client call's failure becomes for the downstream client.
