@@ -207,6 +207,54 @@ async fn our_client_and_server_over_https_in_both_eras() {
     server.stop().await;
 }
 
+/// DNS-rebinding protection over TLS: a browser page may drive the server only from an `https`
+/// origin of the same host; the `http://` page of that host (open to tampering in transit) is
+/// refused with 403.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_only_an_https_page_origin_is_accepted() {
+    let pki = Pki::new(&["localhost", "127.0.0.1"]);
+    let server = HttpsServer::start(&pki).await;
+    let url = format!("https://localhost:{}/mcp", server.addr.port());
+    let with_origin = |origin: &str| HttpClientOptions {
+        headers: vec![("Origin".into(), origin.into())],
+        ..pki.http()
+    };
+    let port = server.addr.port();
+    let client = bounded(
+        "connect from an https page",
+        Client::connect_http(
+            &url,
+            options(EraPreference::Auto),
+            with_origin(&format!("https://localhost:{port}")),
+        ),
+    )
+    .await
+    .expect("an https origin of the same host passes");
+    client
+        .call_tool("add", json!({"a": 1, "b": 2}))
+        .await
+        .expect("add");
+    client.close().await;
+    for origin in [
+        format!("http://localhost:{port}"),
+        "https://evil.example.com".to_owned(),
+    ] {
+        let refused = bounded(
+            "connect from a refused page",
+            Client::connect_http(&url, options(EraPreference::Auto), with_origin(&origin)),
+        )
+        .await
+        .expect_err(&origin);
+        // The 403 carries a JSON-RPC error, which the client returns as the server's.
+        assert_eq!(refused.code(), Some(-32600), "{origin}: {refused:?}");
+        assert!(
+            refused.to_string().contains("Origin not allowed"),
+            "{refused}"
+        );
+    }
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_sse_over_https() {
     let pki = Pki::new(&["127.0.0.1"]);

@@ -102,6 +102,10 @@ const STEPS: &[Step] = &[
         run: test,
     },
     Step {
+        name: "readme",
+        run: readme_first_command,
+    },
+    Step {
         name: "conformance",
         run: conformance_legs,
     },
@@ -293,6 +297,15 @@ fn test(context: &Context) -> Outcome {
     Outcome { counts, note }
 }
 
+/// The README's first command, run as written ([`readme`](crate::readme)): one check.
+fn readme_first_command(_: &Context) -> Outcome {
+    let (ok, note) = crate::readme::step();
+    if !ok {
+        eprintln!("xtask: readme: {note}");
+    }
+    Outcome::check(ok, note)
+}
+
 /// `cargo xtask conformance`: the official conformance suite's server and client legs, both
 /// revisions.
 ///
@@ -426,6 +439,7 @@ mod tests {
                 "spec",
                 "peers",
                 "test",
+                "readme",
                 "conformance",
                 "deny"
             ]

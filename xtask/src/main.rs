@@ -7,6 +7,7 @@
 //! - `cargo xtask peers [--force]`: installs the pinned third-party MCP peers the tests use;
 //! - `cargo xtask conformance [--leg server|client] [--suite all] [--release]`: the official
 //!   MCP conformance suite against `conformance-server` and `conformance-client`;
+//! - `cargo xtask readme`: the README's first command, run as written and checked;
 //! - `cargo xtask help`: usage.
 //!
 //! The tool uses the standard library only, so it builds in seconds on a fresh machine.
@@ -18,6 +19,7 @@ mod ci;
 mod conformance;
 mod peers;
 mod process;
+mod readme;
 mod test_output;
 
 use std::process::ExitCode;
@@ -27,10 +29,12 @@ const USAGE: &str = "\
 Usage: cargo xtask <COMMAND> [ARGS...]
 
 Commands:
-  ci            Run every CI check (fmt, clippy, peers, tests, conformance,
-                cargo-deny) and print a summary whose last line is
+  ci            Run every CI check (fmt, clippy, peers, tests, the README's
+                first command, conformance, cargo-deny) and print a summary whose last line is
                 `N passed, M failed`. Exits non-zero if anything failed. Runs
                 every step even after a failure.
+  readme        Run the README's first command as written and check what it
+                prints (the `readme` step of `ci`).
   bench [stdio|client|http|codec] [ARGS]
                 Run the workspace benchmarks: the stdio server benchmark, the
                 client benchmark, the codec's criterion benchmark; all three
@@ -80,6 +84,15 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&rest),
         Some("peers") => peers::run(&rest),
         Some("conformance") => conformance::run(&rest),
+        Some("readme") => {
+            let (ok, note) = readme::step();
+            println!("readme: {}: {note}", if ok { "ok" } else { "FAILED" });
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
         Some(other) => {
             eprintln!("xtask: unknown command `{other}`\n");
             eprint!("{USAGE}");

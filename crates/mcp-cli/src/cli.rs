@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::hosting::HostingArgs;
+
 /// Inspect and call any MCP server, serve the example server, run the demo.
 ///
 /// A server is a command line after `--` (stdio), a URL (`http(s)://` Streamable HTTP with
@@ -40,8 +42,11 @@ pub(crate) enum Command {
     /// Show the server: name, version, era, protocol revision, capabilities, instructions.
     Discover(Client),
     /// Serve the example server over stdio, or Streamable HTTP (both eras, plus HTTP+SSE) and
-    /// WebSocket.
+    /// WebSocket, with optional auth, rate limits, metrics and health routes.
     Serve(ServeArgs),
+    /// Expose a stdio MCP server over Streamable HTTP (both eras, plus HTTP+SSE) and
+    /// WebSocket, with the same auth, rate limits, metrics and health routes as `serve`.
+    Bridge(BridgeArgs),
     /// Start the example server on loopback, call it over HTTP in both eras and print the results
     /// and a few figures.
     Demo(DemoArgs),
@@ -216,29 +221,50 @@ pub(crate) struct CompleteArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
     /// Serve Streamable HTTP on this address (port 0 picks a free port) instead of stdio: the
-    /// endpoint at /mcp (both eras) and HTTP+SSE at /sse. The URLs are printed once listening.
+    /// endpoint at /mcp (both eras), HTTP+SSE at /sse, /health and /health/ready. The URLs are
+    /// printed once listening.
     #[arg(long, value_name = "ADDR")]
     pub(crate) http: Option<String>,
     /// With --http: serve MCP over WebSocket too, at /ws on the same port.
-    #[arg(long, requires = "http")]
+    #[arg(long)]
     pub(crate) ws: bool,
-    /// With --http: a Host (and Origin host) to answer besides the default (loopback names when
-    /// bound to loopback; any host otherwise). Repeatable; use it behind a reverse proxy.
-    #[arg(long = "allow-host", requires = "http", value_name = "HOST")]
-    pub(crate) allowed_hosts: Vec<String>,
-    /// With --http: serve HTTPS (and WSS) with this certificate chain (PEM, leaf first); needs
-    /// --tls-key.
-    #[arg(long, requires_all = ["http", "tls_key"], value_name = "PEM")]
-    pub(crate) tls_cert: Option<PathBuf>,
-    /// The private key (PEM) of --tls-cert.
-    #[arg(long, requires = "tls_cert", value_name = "PEM")]
-    pub(crate) tls_key: Option<PathBuf>,
-    /// The name the server gives itself (serverInfo.name).
-    #[arg(long, default_value = "example-server")]
-    pub(crate) name: String,
+    /// The name the server gives itself (serverInfo.name; default `example-server`).
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    #[command(flatten)]
+    pub(crate) hosting: HostingArgs,
     /// Say more on stderr (-v info, -vv debug).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
+}
+
+/// `mcp bridge`.
+#[derive(Debug, Args)]
+pub(crate) struct BridgeArgs {
+    /// Serve on this address (port 0 picks a free port): Streamable HTTP at /mcp (both eras),
+    /// HTTP+SSE at /sse, WebSocket at /ws, /health and /health/ready.
+    /// Default: 127.0.0.1:8080.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) http: Option<String>,
+    /// One child process per client session (legacy Streamable HTTP session, HTTP+SSE stream
+    /// or WebSocket connection), ended with it; the eras without sessions are not served.
+    /// Default: one shared child.
+    #[arg(long)]
+    pub(crate) per_session: bool,
+    /// --per-session: the most children at once; more sessions are refused (-31503).
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub(crate) max_children: usize,
+    /// --per-session: a session with no request for this long ends, and its child with it.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", default_value = "600")]
+    pub(crate) idle_timeout: Duration,
+    #[command(flatten)]
+    pub(crate) hosting: HostingArgs,
+    /// Say more on stderr (-v info and the child's stderr, -vv debug).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// The stdio MCP server to bridge: its command line, after `--`.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub(crate) command: Vec<String>,
 }
 
 /// `mcp demo`.

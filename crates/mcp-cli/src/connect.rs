@@ -300,10 +300,11 @@ async fn sample_with_command(
         .spawn()
         .map_err(|e| McpError::Internal(format!("sampling command failed to start: {e}")))?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(&request)
-            .await
-            .map_err(|e| McpError::Internal(format!("sampling command: {e}")))?;
+        match stdin.write_all(&request).await {
+            // A command that does not read its input (`echo ...`) may be gone already.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => other.map_err(|e| McpError::Internal(format!("sampling command: {e}")))?,
+        }
     }
     let output = tokio::time::timeout(timeout, child.wait_with_output())
         .await

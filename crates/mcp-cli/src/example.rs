@@ -171,8 +171,14 @@ async fn fail() -> Result<String, ToolError> {
 
 /// The example server, named `name` (`example-server` unless a caller renames it).
 pub(crate) fn server(name: &str) -> Server {
+    server_with(name, mcp_server::LocalPrincipal::None)
+}
+
+/// The example server, with who calls on stdio and sockets settled by `local_principal`.
+pub(crate) fn server_with(name: &str, local_principal: mcp_server::LocalPrincipal) -> Server {
     let options = ServerOptions {
         instructions: Some("An example server: try echo, add and slow_count.".into()),
+        local_principal,
         ..ServerOptions::default()
     };
     Server::with_options(

@@ -3,12 +3,14 @@
 //! `docs/cli.md` for every command, flag, output shape and exit code.
 
 mod arguments;
+mod bridge;
 mod cli;
 mod commands;
 mod connect;
 mod demo;
 mod example;
 mod exit;
+mod hosting;
 mod serve;
 mod table;
 mod terminal;
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Command::Prompt(c) => (c.output.format, c.output.verbose, false),
         Command::Complete(c) => (c.output.format, c.output.verbose, false),
         Command::Serve(s) => (Format::Table, s.verbose, true),
+        Command::Bridge(b) => (Format::Table, b.verbose, true),
         Command::Demo(_) => (Format::Table, 0, true),
     };
     init_logging(verbose, is_server);
@@ -112,6 +115,7 @@ async fn run(command: Command) -> Result<Exit, Failure> {
             return commands::run(job, &c.connect, &c.output).await;
         }
         Command::Serve(s) => return serve::run(&s).await,
+        Command::Bridge(b) => return bridge::run(b).await,
         Command::Demo(d) => return demo::run(&d).await,
     };
     commands::run(job, &client.connect, &client.output).await

@@ -40,14 +40,23 @@ impl Client {
 
 /// A WebSocket failure as the caller sees it: lost or unreachable connections are
 /// [`ClientError::Transport`] (retryable); TLS failures are [`ClientError::Tls`]; a refused
-/// upgrade or a bad URL keeps its detail.
+/// upgrade is the HTTP status it was refused with (so a 401 is an authentication error, as on
+/// Streamable HTTP); a bad URL keeps its detail.
 pub(crate) fn ws_error(e: WsError) -> ClientError {
     match e {
         #[cfg(feature = "tls")]
         WsError::Tls(t) => ClientError::Tls(t),
+        WsError::Refused { status, body } => {
+            ClientError::Http(mcp_transport::http_client::HttpError::Status {
+                status,
+                body,
+                www_authenticate: None,
+            })
+        }
         WsError::Connect(_) | WsError::ConnectionLost(_) | WsError::Timeout(_) => {
             ClientError::Transport(e.to_string())
         }
+        WsError::InvalidUrl(_) => ClientError::Configuration(e.to_string()),
         other => ClientError::Protocol(other.to_string()),
     }
 }

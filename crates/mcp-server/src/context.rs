@@ -140,6 +140,49 @@ pub(crate) struct ContextInner {
     pub(crate) extensions: Extensions,
     pub(crate) principal: Option<Arc<mcp_auth::Principal>>,
     pub(crate) last_progress: Mutex<Option<f64>>,
+    pub(crate) session: Option<SessionHandle>,
+}
+
+/// The session a legacy request belongs to (a Streamable HTTP session, an HTTP+SSE stream, a
+/// WebSocket connection, a stdio process): an id unique in this process, and a way to learn
+/// that it ended. For per-session state kept outside the server, such as a bridge's child
+/// process per session.
+///
+/// ```
+/// # async fn handler(ctx: mcp_server::RequestContext) {
+/// if let Some(session) = ctx.session() {
+///     let id = session.id();
+///     let session = session.clone();
+///     tokio::spawn(async move {
+///         session.ended().await;
+///         // drop what was kept for `id`
+/// #       drop(id);
+///     });
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct SessionHandle {
+    pub(crate) id: u64,
+    pub(crate) ended: CancellationToken,
+}
+
+impl SessionHandle {
+    /// The session's id: unique among the sessions of this process, never reused.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Completes when the session ends (deleted, idle, its connection closed, the server
+    /// shutting down).
+    pub async fn ended(&self) {
+        self.ended.cancelled().await;
+    }
+
+    /// Whether the session has ended.
+    pub fn is_ended(&self) -> bool {
+        self.ended.is_cancelled()
+    }
 }
 
 impl RequestContext {
@@ -180,6 +223,11 @@ impl RequestContext {
     /// credentials: tokens are not passed through.
     pub fn principal(&self) -> Option<&Arc<mcp_auth::Principal>> {
         self.inner.principal.as_ref()
+    }
+    /// The session this request belongs to: `Some` in the legacy era (2024-11-05 to
+    /// 2025-11-25), `None` in 2026-07-28, whose requests belong to no session.
+    pub fn session(&self) -> Option<&SessionHandle> {
+        self.inner.session.as_ref()
     }
     /// A progress reporter; it reports nothing if the request carried no progress token.
     pub fn progress(&self) -> Progress {

@@ -39,7 +39,7 @@ mod server;
 mod service;
 pub mod tasks;
 
-pub use context::{Client, Extensions, Logger, Outbox, Progress, RequestContext};
+pub use context::{Client, Extensions, Logger, Outbox, Progress, RequestContext, SessionHandle};
 pub use error::ToolError;
 /// Attribute macros: `#[tool]` on an async fn adds `<fn>_tool()`, its [`ToolRoute`]; `#[tools]` on
 /// an impl block adds `tool_routes()` and `router()` for its methods marked `#[tool]`.

@@ -24,7 +24,8 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
 
 use crate::context::{
-    ContextInner, Extensions, InputRound, LegacyPeer, Outbox, Peer, PendingRequests, RequestContext,
+    ContextInner, Extensions, InputRound, LegacyPeer, Outbox, Peer, PendingRequests,
+    RequestContext, SessionHandle,
 };
 use crate::error::ToolError;
 use crate::request::{
@@ -53,11 +54,17 @@ pub(crate) struct Connection {
     pub(crate) pending: Arc<PendingRequests>,
     pub(crate) in_flight: Mutex<HashMap<RequestId, CancellationToken>>,
     pub(crate) closing: CancellationToken,
+    /// Unique in this process: what `RequestContext::session` names the connection by.
+    pub(crate) id: u64,
 }
+
+/// The next connection id.
+static NEXT_CONNECTION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Connection {
     pub(crate) fn new(outbox: mpsc::Sender<Vec<u8>>) -> Self {
         Self {
+            id: NEXT_CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             outbox,
             legacy: Mutex::new(None),
             log_level: Mutex::new(None),
@@ -511,6 +518,11 @@ impl Server {
             ),
             RequestEra::PreInit => (Arc::default(), None, None, Peer::None),
         };
+        // Only a legacy request belongs to a session; a modern one's connection is its own.
+        let session = matches!(head.era, RequestEra::Legacy(_)).then(|| SessionHandle {
+            id: conn.id,
+            ended: conn.closing.clone(),
+        });
         RequestContext {
             inner: Arc::new(ContextInner {
                 id: head.id.clone(),
@@ -526,6 +538,7 @@ impl Server {
                 extensions: std::mem::take(&mut head.extensions),
                 principal: head.principal.take(),
                 last_progress: Mutex::new(None),
+                session,
             }),
         }
     }

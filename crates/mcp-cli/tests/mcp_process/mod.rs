@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod raw;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -101,23 +103,29 @@ impl Served {
 
     /// Like [`Served::start`], with more `mcp serve` flags.
     pub async fn start_with(extra: &[&str]) -> Self {
+        let mut args = vec!["serve", "--http", "127.0.0.1:0", "--ws"];
+        args.extend_from_slice(extra);
+        Self::command(&args).await
+    }
+
+    /// `mcp ARGS` (a `serve` or `bridge` that serves HTTP and WebSocket), killed on drop.
+    pub async fn command(args: &[&str]) -> Self {
         let mut child = Command::new(MCP)
-            .args(["serve", "--http", "127.0.0.1:0", "--ws"])
-            .args(extra)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
-            .expect("start mcp serve");
+            .expect("start mcp");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut urls = Vec::new();
         while urls.len() < 3 {
             let line = tokio::time::timeout(LIMIT, lines.next_line())
                 .await
-                .expect("mcp serve printed its URLs")
+                .expect("mcp printed its URLs")
                 .unwrap()
-                .expect("mcp serve ended before printing its URLs");
+                .unwrap_or_else(|| panic!("mcp {args:?} ended before printing its URLs"));
             urls.push(line);
         }
         Self {
@@ -126,6 +134,24 @@ impl Served {
             sse: urls[1].clone(),
             ws: urls[2].clone(),
         }
+    }
+}
+
+impl Served {
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
+    /// Sends SIGTERM and waits for the exit code.
+    pub async fn terminate(mut self) -> Option<i32> {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.pid()).unwrap());
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        tokio::time::timeout(LIMIT, self.child.wait())
+            .await
+            .expect("mcp ended after SIGTERM")
+            .ok()
+            .and_then(|s| s.code())
     }
 }
 

@@ -88,6 +88,16 @@ impl MultiError {
         }
     }
 
+    /// How long to wait before trying again, when known: the server's `retryAfterSecs`, or
+    /// until an open breaker lets calls through.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Client { source, .. } => source.retry_after(),
+            Self::CircuitOpen { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
     /// The server the error is about.
     pub fn server(&self) -> Option<&str> {
         match self {

@@ -511,7 +511,11 @@ impl MultiClient {
             if !(error.is_retryable() && repeatable && !refused) {
                 return Err(error);
             }
-            let Some(wait) = self.shared.retry.delay(retry) else {
+            let Some(wait) = self
+                .shared
+                .retry
+                .delay_honouring(retry, error.retry_after())
+            else {
                 return Err(error);
             };
             tracing::debug!(server = %config.name, method = method.as_str(), retry, ?wait, error = %error, "retrying");
@@ -652,6 +656,8 @@ fn verdict(e: &MultiError) -> Verdict {
             ClientError::Http(h) if h.status().is_none_or(|s| s >= 500) && h.is_retryable() => {
                 Verdict::Failure
             }
+            // The server refused as unavailable (overloaded, its own breaker open) or timed out.
+            ClientError::Server(e) if matches!(e.code, -31503 | -31504) => Verdict::Failure,
             // The server answered, even if with an error.
             ClientError::Server(_)
             | ClientError::Http(_)

@@ -67,8 +67,22 @@ impl Default for Backoff {
 }
 
 impl RetryPolicy {
+    /// The wait before retry number `retry` when the server asked for `retry_after`: the longer
+    /// of the two, or `None` (give up now) when the server asks for more than the policy's
+    /// `cap`: a call never sleeps longer than the policy allows, and the error it returns
+    /// carries the server's wait.
+    pub fn delay_honouring(&self, retry: u32, retry_after: Option<Duration>) -> Option<Duration> {
+        let delay = self.delay(retry)?;
+        match (retry_after, self) {
+            (Some(asked), Self::Exponential(b)) if asked > b.cap => None,
+            (Some(asked), _) => Some(delay.max(asked)),
+            (None, _) => Some(delay),
+        }
+    }
+
     /// The wait before retry number `retry` (0 for the first retry), or `None` when no more
-    /// retries are allowed.
+    /// retries are allowed. See [`RetryPolicy::delay_honouring`] for a server that said how
+    /// long to wait.
     pub fn delay(&self, retry: u32) -> Option<Duration> {
         let Self::Exponential(b) = self else {
             return None;
@@ -123,5 +137,24 @@ mod tests {
         }
         assert!(seen.len() > 10, "jitter varies the waits");
         assert_eq!(RetryPolicy::None.max_retries(), 0);
+    }
+
+    #[test]
+    fn a_servers_retry_after_lengthens_the_wait_up_to_the_cap() {
+        let p = RetryPolicy::Exponential(Backoff {
+            max_retries: 3,
+            base: Duration::from_millis(10),
+            cap: Duration::from_secs(2),
+            jitter: false,
+        });
+        let secs = Duration::from_secs;
+        assert_eq!(p.delay_honouring(0, None), Some(Duration::from_millis(10)));
+        assert_eq!(p.delay_honouring(0, Some(secs(1))), Some(secs(1)));
+        assert_eq!(
+            p.delay_honouring(0, Some(secs(3))),
+            None,
+            "longer than the cap"
+        );
+        assert_eq!(p.delay_honouring(3, Some(secs(1))), None, "retries spent");
     }
 }

@@ -140,8 +140,9 @@ fn is_json_content(headers: &HeaderMap) -> bool {
 /// The 403 for a request whose `Host` or `Origin` is not allowed (DNS-rebinding protection);
 /// `None` when both pass.
 pub(crate) fn guard_refusal(state: &HttpState, request: &Request) -> Option<Response> {
-    let bound = request.extensions().get::<super::LocalAddr>().map(|a| a.0);
-    match state.guard.check(request.headers(), bound) {
+    let arrival = request.extensions().get::<super::LocalAddr>();
+    let (bound, secure) = (arrival.map(|a| a.addr), arrival.is_some_and(|a| a.secure));
+    match state.guard.check(request.headers(), bound, secure) {
         Ok(()) => None,
         Err(Refusal::Host) => Some(rpc_error(
             StatusCode::FORBIDDEN,

@@ -109,11 +109,13 @@ impl Guard {
     }
 
     /// Checks `Host` (or the forwarded host) and `Origin` of a request that arrived on a
-    /// server bound to `bound` (unknown: treated as loopback, the strict case).
+    /// server bound to `bound` (unknown: treated as loopback, the strict case), over TLS when
+    /// `secure`.
     pub(crate) fn check(
         &self,
         headers: &HeaderMap,
         bound: Option<SocketAddr>,
+        secure: bool,
     ) -> Result<(), Refusal> {
         let loopback_only = bound.is_none_or(|a| a.ip().is_loopback());
         let host = self.effective_host(headers);
@@ -133,7 +135,17 @@ impl Guard {
                 .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin)),
             AllowedOrigins::Auto => match origin_authority(origin) {
                 None => false,
-                Some(authority) => match (&self.hosts, loopback_only) {
+                // A web page's origin: `https`, or `http` on a plain-HTTP server. A plain
+                // `http://` page of the same host must not drive an HTTPS server (whoever can
+                // tamper with the page's traffic could), nor can other schemes (`file`,
+                // extensions) name this server.
+                Some((scheme, _))
+                    if !(scheme.eq_ignore_ascii_case("https")
+                        || (!secure && scheme.eq_ignore_ascii_case("http"))) =>
+                {
+                    false
+                }
+                Some((_, authority)) => match (&self.hosts, loopback_only) {
                     (AllowedHosts::List(_), _) | (AllowedHosts::Auto, true) => {
                         self.host_allowed(authority, loopback_only)
                     }
@@ -168,12 +180,12 @@ fn split_authority(authority: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// The authority of an origin (`https://example.com:8443` → `example.com:8443`); `None` for
-/// `null` and anything that is not `scheme://authority`.
-fn origin_authority(origin: &str) -> Option<&str> {
-    let (_, rest) = origin.split_once("://")?;
+/// The scheme and authority of an origin (`https://example.com:8443` → `https`,
+/// `example.com:8443`); `None` for `null` and anything that is not `scheme://authority`.
+fn origin_authority(origin: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = origin.split_once("://")?;
     let authority = rest.split('/').next()?;
-    (!authority.is_empty()).then_some(authority)
+    (!authority.is_empty()).then_some((scheme, authority))
 }
 
 /// The `host=` of the first element of a `Forwarded` header (RFC 7239).
@@ -221,23 +233,24 @@ mod tests {
             "LOCALHOST",
         ] {
             assert_eq!(
-                g.check(&headers(&[("host", host)]), BOUND),
+                g.check(&headers(&[("host", host)]), BOUND, false),
                 Ok(()),
                 "{host}"
             );
         }
         assert_eq!(
-            g.check(&headers(&[("host", "evil.example.com")]), BOUND),
+            g.check(&headers(&[("host", "evil.example.com")]), BOUND, false),
             Err(Refusal::Host)
         );
-        assert_eq!(g.check(&HeaderMap::new(), BOUND), Err(Refusal::Host));
+        assert_eq!(g.check(&HeaderMap::new(), BOUND, false), Err(Refusal::Host));
         assert_eq!(
             g.check(
                 &headers(&[
                     ("host", "localhost:3000"),
                     ("origin", "http://localhost:5173")
                 ]),
-                BOUND
+                BOUND,
+                false
             ),
             Ok(())
         );
@@ -245,7 +258,8 @@ mod tests {
             assert_eq!(
                 g.check(
                     &headers(&[("host", "localhost:3000"), ("origin", origin)]),
-                    BOUND
+                    BOUND,
+                    false
                 ),
                 Err(Refusal::Origin),
                 "{origin}"
@@ -262,12 +276,30 @@ mod tests {
         )));
         let h = |o: &str| headers(&[("host", "mcp.example.com"), ("origin", o)]);
         assert_eq!(
-            g.check(&headers(&[("host", "mcp.example.com")]), BOUND),
+            g.check(&headers(&[("host", "mcp.example.com")]), BOUND, false),
             Ok(())
         );
-        assert_eq!(g.check(&h("https://mcp.example.com"), BOUND), Ok(()));
+        assert_eq!(g.check(&h("https://mcp.example.com"), BOUND, false), Ok(()));
         assert_eq!(
-            g.check(&h("https://evil.example.com"), BOUND),
+            g.check(&h("https://evil.example.com"), BOUND, false),
+            Err(Refusal::Origin)
+        );
+        // Over TLS only an https page of the same host; other schemes never.
+        assert_eq!(g.check(&h("https://mcp.example.com"), BOUND, true), Ok(()));
+        for origin in [
+            "http://mcp.example.com",
+            "file://mcp.example.com",
+            "chrome-extension://mcp.example.com",
+        ] {
+            assert_eq!(
+                g.check(&h(origin), BOUND, true),
+                Err(Refusal::Origin),
+                "{origin}"
+            );
+        }
+        assert_eq!(g.check(&h("http://mcp.example.com"), BOUND, false), Ok(()));
+        assert_eq!(
+            g.check(&h("ftp://mcp.example.com"), BOUND, false),
             Err(Refusal::Origin)
         );
     }
@@ -281,15 +313,15 @@ mod tests {
         );
         const BOUND: Option<SocketAddr> = None;
         assert_eq!(
-            g.check(&headers(&[("host", "MCP.example.com:9")]), BOUND),
+            g.check(&headers(&[("host", "MCP.example.com:9")]), BOUND, false),
             Ok(())
         );
         assert_eq!(
-            g.check(&headers(&[("host", "10.0.0.5:8443")]), BOUND),
+            g.check(&headers(&[("host", "10.0.0.5:8443")]), BOUND, false),
             Ok(())
         );
         assert_eq!(
-            g.check(&headers(&[("host", "10.0.0.5:8080")]), BOUND),
+            g.check(&headers(&[("host", "10.0.0.5:8080")]), BOUND, false),
             Err(Refusal::Host)
         );
         assert_eq!(
@@ -298,7 +330,8 @@ mod tests {
                     ("host", "mcp.example.com"),
                     ("origin", "https://app.example.com")
                 ]),
-                BOUND
+                BOUND,
+                false
             ),
             Ok(())
         );
@@ -308,7 +341,8 @@ mod tests {
                     ("host", "mcp.example.com"),
                     ("origin", "https://mcp.example.com")
                 ]),
-                BOUND
+                BOUND,
+                false
             ),
             Err(Refusal::Origin)
         );
@@ -328,7 +362,7 @@ mod tests {
             ("x-forwarded-host", "mcp.example.com, proxy.internal"),
             ("origin", "https://mcp.example.com"),
         ]);
-        assert_eq!(g.check(&fwd, BOUND), Ok(()));
+        assert_eq!(g.check(&fwd, BOUND, false), Ok(()));
         let forwarded = headers(&[
             ("host", "127.0.0.1:3000"),
             (
@@ -336,13 +370,13 @@ mod tests {
                 "for=1.2.3.4;host=\"mcp.example.com\";proto=https",
             ),
         ]);
-        assert_eq!(g.check(&forwarded, BOUND), Ok(()));
+        assert_eq!(g.check(&forwarded, BOUND, false), Ok(()));
         // Without trust, the forwarded headers are ignored.
         let untrusted = Guard {
             trust_forwarded_host: false,
             ..g
         };
-        assert_eq!(untrusted.check(&fwd, BOUND), Err(Refusal::Host));
+        assert_eq!(untrusted.check(&fwd, BOUND, false), Err(Refusal::Host));
     }
 
     #[test]
@@ -351,7 +385,10 @@ mod tests {
         assert_eq!(split_authority("[::1]"), ("[::1]", None));
         assert_eq!(split_authority("a.b:1"), ("a.b", Some("1")));
         assert_eq!(split_authority("a.b"), ("a.b", None));
-        assert_eq!(origin_authority("https://x.y:1/p"), Some("x.y:1"));
+        assert_eq!(
+            origin_authority("https://x.y:1/p"),
+            Some(("https", "x.y:1"))
+        );
         assert_eq!(origin_authority("null"), None);
     }
 }

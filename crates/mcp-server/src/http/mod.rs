@@ -173,10 +173,14 @@ impl Default for HttpOptions {
     }
 }
 
-/// The address a connection arrived on, set by [`HttpEndpoint::serve`] so that
-/// [`AllowedHosts::Auto`] knows whether the server is bound to loopback.
+/// The address a connection arrived on and whether it is TLS, set by [`HttpEndpoint::serve`]
+/// so that [`AllowedHosts::Auto`] knows whether the server is bound to loopback and
+/// [`AllowedOrigins::Auto`] which page schemes to accept.
 #[derive(Debug, Clone, Copy)]
-struct LocalAddr(SocketAddr);
+struct LocalAddr {
+    addr: SocketAddr,
+    secure: bool,
+}
 
 /// The address a connection came from, set by [`HttpEndpoint::serve`] for authenticators.
 #[derive(Debug, Clone, Copy)]
@@ -376,7 +380,18 @@ impl HttpEndpoint {
             tracker.spawn(async move {
                 match security {
                     Security::Plain => {
-                        serve_connection(&http1, stream, router, local, peer, &stop).await
+                        serve_connection(
+                            &http1,
+                            stream,
+                            router,
+                            LocalAddr {
+                                addr: local,
+                                secure: false,
+                            },
+                            peer,
+                            &stop,
+                        )
+                        .await
                     }
                     #[cfg(feature = "tls")]
                     Security::Tls(tls) => {
@@ -387,7 +402,18 @@ impl HttpEndpoint {
                             () = stop.cancelled() => None,
                         };
                         if let Some(stream) = accepted {
-                            serve_connection(&http1, stream, router, local, peer, &stop).await;
+                            serve_connection(
+                                &http1,
+                                stream,
+                                router,
+                                LocalAddr {
+                                    addr: local,
+                                    secure: true,
+                                },
+                                peer,
+                                &stop,
+                            )
+                            .await;
                         }
                     }
                 }
@@ -423,7 +449,7 @@ async fn serve_connection<I>(
     http1: &hyper::server::conn::http1::Builder,
     io: I,
     router: axum::Router,
-    local: SocketAddr,
+    local: LocalAddr,
     peer: SocketAddr,
     stop: &CancellationToken,
 ) where
@@ -431,7 +457,7 @@ async fn serve_connection<I>(
 {
     let service = TowerToHyperService::new(tower::service_fn(
         move |mut req: Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(LocalAddr(local));
+            req.extensions_mut().insert(local);
             req.extensions_mut().insert(PeerAddr(peer));
             router.clone().oneshot(req.map(axum::body::Body::new))
         },

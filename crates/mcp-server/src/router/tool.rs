@@ -548,6 +548,51 @@ impl Tool {
         }
     }
 
+    /// Starts a tool from a complete definition, kept as it is (title, annotations, icons,
+    /// input and output schemas, `_meta` and unknown members): for relaying another server's
+    /// tools, as a proxy or bridge does. Use with a [`RawArgs`] handler returning a
+    /// `CallToolResult`; a handler with an output schema of its own replaces the definition's.
+    ///
+    /// Fails, rather than panicking as [`Tool::new`] does, when the definition came from
+    /// elsewhere and is not usable: an invalid name, or an input schema that is not an object
+    /// schema or does not compile.
+    ///
+    /// ```
+    /// use mcp_server::{RawArgs, Tool};
+    ///
+    /// let remote: mcp_protocol::types::Tool = serde_json::from_value(serde_json::json!({
+    ///     "name": "search", "inputSchema": {"type": "object"},
+    ///     "outputSchema": {"type": "object", "properties": {"hits": {"type": "array"}}}
+    /// })).unwrap();
+    /// let route = Tool::from_definition(remote)
+    ///     .unwrap()
+    ///     .handler(|RawArgs(_args)| async { mcp_protocol::types::CallToolResult::text("relayed") });
+    /// assert!(route.definition().output_schema.is_some());
+    /// ```
+    pub fn from_definition(definition: ToolDefinition) -> Result<Self, String> {
+        mcp_protocol::types::validate_tool_name(&definition.name)
+            .map_err(|e| format!("invalid tool name {:?}: {e}", definition.name))?;
+        if definition.input_schema.get("type").and_then(Value::as_str) != Some("object") {
+            return Err(format!(
+                "tool {}: the input schema has no \"type\": \"object\" at its root",
+                definition.name
+            ));
+        }
+        if let Err(e) = jsonschema::validator_for(&Value::Object(definition.input_schema.clone())) {
+            return Err(format!(
+                "tool {}: the input schema does not compile: {e}",
+                definition.name
+            ));
+        }
+        Ok(Self {
+            input_schema: Some(definition.input_schema.clone()),
+            definition,
+            dialect: SchemaDialect::default(),
+            policy: ToolPolicy::default(),
+            task_support: TaskSupport::Forbidden,
+        })
+    }
+
     /// What the tool does, for the model.
     #[must_use]
     pub fn description(mut self, text: impl Into<String>) -> Self {
@@ -649,7 +694,9 @@ impl Tool {
                 definition.name
             );
         }
-        definition.output_schema = H::output_schema(self.dialect);
+        // A relayed definition keeps its output schema unless the handler declares one.
+        definition.output_schema =
+            H::output_schema(self.dialect).or_else(|| definition.output_schema.take());
         let validator =
             match jsonschema::validator_for(&Value::Object(definition.input_schema.clone())) {
                 Ok(v) => Some(Arc::new(v)),
