@@ -25,10 +25,6 @@
 //! 4 server unreachable; 5 the tool reported an error; 6 any other protocol or server error;
 //! 8 rate limited (429).
 //!
-//! Not yet typed: over WebSocket, `mcp-client` reports a handshake refused with 401 as a
-//! protocol error whose message carries the status and the server's JSON-RPC error, so this
-//! program prints that message with exit code 6 rather than 3.
-//!
 //! Try it against `production-server --keys KEYS.json --http 127.0.0.1:8080`:
 //! `MCP_API_KEY=... client-with-auth http://127.0.0.1:8080/mcp`.
 

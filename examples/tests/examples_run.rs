@@ -261,6 +261,24 @@ async fn websocket_server_checks_the_key_runs_calls_concurrently_and_notifies() 
         assert!(error.to_string().contains("401"), "{error}");
     }
 
+    // The client example over WebSocket: the key in the handshake, a refusal told apart.
+    let client_with_auth = env!("CARGO_BIN_EXE_client-with-auth");
+    let ok = run(client_with_auth, &[&server.url, "--api-key", KEY], &[]).await;
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(stdout(&ok).contains("echo -> hello"), "{}", stdout(&ok));
+    let wrong = run(
+        client_with_auth,
+        &[&server.url, "--bearer", "wrong-key-0000000000000"],
+        &[],
+    )
+    .await;
+    assert_eq!(wrong.status.code(), Some(3), "{}", stderr(&wrong));
+    assert!(
+        stderr(&wrong).contains("401 Unauthorized"),
+        "{}",
+        stderr(&wrong)
+    );
+
     let client = Client::connect_ws(&server.url, ClientOptions::default(), with_key(KEY))
         .await
         .expect("connect over WebSocket");
