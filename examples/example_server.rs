@@ -18,6 +18,8 @@ fn server() -> Server {
     example::server("example-server")
 }
 
+use std::io::Write as _;
+
 /// Serves the example routes on stdio until stdin ends.
 pub(crate) async fn serve_stdio() -> std::io::Result<()> {
     server().serve_stdio().await
@@ -28,13 +30,20 @@ pub(crate) async fn serve_stdio() -> std::io::Result<()> {
 async fn serve_http(addr: &str, ws: bool) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    println!("http://{local}/mcp");
+    let mut urls = format!("http://{local}/mcp\n");
     let mut options = mcp_server::http::HttpOptions::default();
     if ws {
         let ws = mcp_server::http::WsOptions::default();
-        println!("ws://{local}{}", ws.path);
+        urls.push_str(&format!("ws://{local}{}\n", ws.path));
         options.websocket = Some(ws);
     }
+    // One write, and its failure ignored: a caller that reads the first line and closes the
+    // pipe must not take the server down (`println!` panics on a closed stdout).
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(urls.as_bytes())
+        .and_then(|()| stdout.flush());
+    drop(stdout);
     server().serve_http(listener, options).await
 }
 

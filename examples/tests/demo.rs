@@ -1,10 +1,12 @@
-//! The README's first command, `cargo run -p mcp-examples --bin demo`, run as written (the built
-//! binary), with its output checked.
+//! The stdio demo, `cargo run -p mcp-examples --bin demo` (the example server as a child
+//! process, both eras), run as the built binary with its output checked. The README's first
+//! command, `mcp demo` over the network transports, is run by `cargo xtask ci`'s `readme` step
+//! and `crates/mcp-cli/tests/demo.rs`.
 
 use std::process::Command;
 
 #[test]
-fn the_readme_demo_runs_end_to_end_in_both_eras() {
+fn the_stdio_demo_runs_end_to_end_in_both_eras() {
     let out = Command::new(env!("CARGO_BIN_EXE_demo"))
         .output()
         .expect("run the demo");
