@@ -212,7 +212,7 @@ impl Head {
                 extensions,
                 principal,
             },
-            params,
+            *params,
             tool,
         )
     }
@@ -395,7 +395,7 @@ impl Server {
             id: req.id,
             method: req.method,
             era,
-            params: parsed,
+            params: Box::new(parsed),
             cancel,
             authentication,
             principal,
@@ -545,7 +545,7 @@ impl Server {
 
     /// The dispatcher: answers a prepared request. The innermost service of the stack.
     pub(crate) async fn execute(&self, request: McpRequest) -> McpResponse {
-        if matches!(request.params, Params::CallTool(_)) {
+        if matches!(*request.params, Params::CallTool(_)) {
             // A tool with layers of its own runs through them (they end in `call_tool`).
             if let Some(layered) = request.tool.as_ref().and_then(|t| t.layered.clone()) {
                 return match layered.oneshot(request).await {

@@ -28,7 +28,7 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Cache<S> {
 impl<S> Cache<S> {
     /// How long this request's result may be kept; `None` when it must not be.
     fn ttl(&self, request: &McpRequest) -> Option<Duration> {
-        let Params::CallTool(p) = &request.params else {
+        let Params::CallTool(p) = &*request.params else {
             return None;
         };
         // A round of a multi-round-trip call depends on answers the key does not hold.
@@ -51,7 +51,7 @@ impl<S> Cache<S> {
 
     /// The entry's key: partition, revision, tool, canonical arguments.
     fn key(&self, request: &McpRequest) -> Option<String> {
-        let Params::CallTool(p) = &request.params else {
+        let Params::CallTool(p) = &*request.params else {
             return None;
         };
         let mut key = String::with_capacity(64);

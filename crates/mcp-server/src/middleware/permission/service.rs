@@ -26,7 +26,7 @@ impl<S> Permission<S> {
         let own = |item: Listed<'_>, subscribe: bool| {
             requirement_of(item, self.undeclared, subscribe).into_owned()
         };
-        match &request.params {
+        match &*request.params {
             Params::CallTool(_) => request.tool_route().map(|t| own(Listed::Tool(t), false)),
             Params::ReadResource(p) => {
                 let routes = routes();

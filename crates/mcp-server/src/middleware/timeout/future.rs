@@ -18,8 +18,9 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        #[pin]
-        sleep: Option<Sleep>,
+        // Boxed: allocated only when armed, and the future (which every outer layer's future
+        // holds and moves while the stack is built) stays small.
+        sleep: Option<Pin<Box<Sleep>>>,
         expiry: Option<Expiry>,
     }
 }
@@ -86,12 +87,12 @@ where
             };
             // Armed at the first poll that did not answer: that poll came right after the call,
             // so the limit is counted from (nearly) the start without reading the clock then.
-            this.sleep.set(Some(tokio::time::sleep(expiry.limit)));
+            *this.sleep = Some(Box::pin(tokio::time::sleep(expiry.limit)));
         }
-        let Some(sleep) = this.sleep.as_pin_mut() else {
+        let Some(sleep) = this.sleep.as_mut() else {
             return Poll::Pending;
         };
-        if sleep.poll(cx).is_pending() {
+        if sleep.as_mut().poll(cx).is_pending() {
             return Poll::Pending;
         }
         let Some(expiry) = this.expiry.take() else {
