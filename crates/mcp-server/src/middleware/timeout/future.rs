@@ -77,7 +77,7 @@ where
     type Output = Result<McpResponse, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
+        let this = self.project();
         if let Poll::Ready(out) = this.inner.poll(cx) {
             return Poll::Ready(out);
         }
