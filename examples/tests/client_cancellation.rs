@@ -1,6 +1,7 @@
 //! A call the client gives up on (its timeout, or the caller dropping it) is cancelled at the
-//! server over every network transport and in both eras: the handler's cancellation token
-//! fires or its future is dropped, so the work stops instead of running on unseen.
+//! server over every network transport and in both eras: the handler stops (its token fires or
+//! its future is dropped) and work it spawned with a clone of its token is told too, so nothing
+//! runs on unseen.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,13 +26,19 @@ impl Drop for NotifyOnDrop {
     }
 }
 
-/// A server whose `wait` tool runs until cancelled and says when it stopped.
-async fn serve(cancelled: Arc<Notify>) -> std::net::SocketAddr {
+/// A server whose `wait` tool spawns work holding its token, runs until cancelled, and says when
+/// it stopped (`cancelled`) and when the spawned work was told (`told`).
+async fn serve(cancelled: Arc<Notify>, told: Arc<Notify>) -> std::net::SocketAddr {
     let router = Router::new().tool(
         Tool::new("wait")
             .description("Waits until cancelled")
             .handler(move |cancel: CancellationToken| {
                 let stopped = NotifyOnDrop(cancelled.clone());
+                let (token, told) = (cancel.clone(), told.clone());
+                tokio::spawn(async move {
+                    token.cancelled().await;
+                    told.notify_one();
+                });
                 async move {
                     let _stopped = stopped;
                     tokio::select! {
@@ -68,8 +75,8 @@ async fn connect(url: &str, era: EraPreference) -> Client {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_that_times_out_is_cancelled_at_the_server_on_every_transport() {
-    let cancelled = Arc::new(Notify::new());
-    let addr = serve(cancelled.clone()).await;
+    let (cancelled, told) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let addr = serve(cancelled.clone(), told.clone()).await;
     let cases = [
         (format!("http://{addr}/mcp"), EraPreference::Auto),
         (format!("http://{addr}/mcp"), EraPreference::Legacy),
@@ -112,8 +119,8 @@ async fn a_call_that_times_out_is_cancelled_at_the_server_on_every_transport() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_call_is_cancelled_at_the_server_on_every_transport() {
-    let cancelled = Arc::new(Notify::new());
-    let addr = serve(cancelled.clone()).await;
+    let (cancelled, told) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let addr = serve(cancelled.clone(), told.clone()).await;
     let cases = [
         (format!("http://{addr}/mcp"), EraPreference::Auto),
         (format!("http://{addr}/mcp"), EraPreference::Legacy),
@@ -143,4 +150,33 @@ async fn a_dropped_call_is_cancelled_at_the_server_on_every_transport() {
         failed.is_empty(),
         "never cancelled at the server: {failed:?}"
     );
+}
+
+/// A custom transport that gives up on a request drops its future
+/// (`Server::handle_message`): the request's token fires, so work the handler spawned stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_requests_future_fires_its_token() {
+    let told = Arc::new(Notify::new());
+    let spawned_told = told.clone();
+    let router = Router::new().tool(Tool::new("wait").handler(move |cancel: CancellationToken| {
+        let told = spawned_told.clone();
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            told.notify_one();
+        });
+        std::future::pending::<String>()
+    }));
+    let server = Server::new("cancel", "1.0.0", router);
+    let call = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"wait",
+        "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",
+                 "io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+    let given_up = tokio::time::timeout(
+        Duration::from_millis(200),
+        server.handle_message(call, mcp_server::Authentication::None),
+    )
+    .await;
+    assert!(given_up.is_err(), "the call never answers");
+    tokio::time::timeout(PATIENCE, told.notified())
+        .await
+        .expect("the spawned work is told when the request's future is dropped");
 }

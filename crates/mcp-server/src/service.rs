@@ -258,7 +258,15 @@ impl Server {
         authentication: Authentication,
     ) -> Reply {
         match self.prepare(conn, req, cancel, authentication) {
-            Ok(request) => self.call_stack(request).await.into_bytes(),
+            Ok(request) => {
+                // A request whose future is dropped (its client went away, its transport gave
+                // up on it) fires its token too, so work the handler spawned with a clone of the
+                // token stops with it.
+                let dropped = request.cancel.clone().drop_guard();
+                let reply = self.call_stack(request).await.into_bytes();
+                dropped.disarm();
+                reply
+            }
             Err((id, revision, error)) => {
                 let fallback = conn
                     .legacy_session()
