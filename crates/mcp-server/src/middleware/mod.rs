@@ -115,6 +115,7 @@ pub mod auth;
 pub mod cache;
 pub mod circuit_breaker;
 pub mod concurrency_limit;
+mod gate;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 pub mod permission;

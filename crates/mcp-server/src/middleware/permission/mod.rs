@@ -62,10 +62,9 @@
 //! # }
 //! ```
 
-mod future;
 mod layer;
 mod service;
 
-pub use future::ResponseFuture;
+pub use super::gate::GateFuture as ResponseFuture;
 pub use layer::{PermissionLayer, Undeclared};
 pub use service::Permission;

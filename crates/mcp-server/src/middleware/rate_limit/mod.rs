@@ -39,10 +39,9 @@
 //! # }
 //! ```
 
-mod future;
 mod layer;
 mod service;
 
-pub use future::ResponseFuture;
+pub use super::gate::GateFuture as ResponseFuture;
 pub use layer::RateLimitLayer;
 pub use service::RateLimit;

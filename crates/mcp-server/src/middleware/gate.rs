@@ -1,3 +1,5 @@
+//! The future shared by the layers that pass a request on or refuse it.
+
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -7,31 +9,33 @@ use pin_project_lite::pin_project;
 use crate::request::McpResponse;
 
 pin_project! {
-    /// The future of [`Auth`](super::Auth): the request passed on, or its refusal.
-    pub struct ResponseFuture<F> {
+    /// The future of a layer that either passes a request on or refuses it before it goes
+    /// further ([`Auth`](super::auth::Auth), [`Permission`](super::permission::Permission),
+    /// [`RateLimit`](super::rate_limit::RateLimit)): the inner service's future, or the refusal.
+    pub struct GateFuture<F> {
         #[pin]
         inner: Option<F>,
         refused: Option<McpResponse>,
     }
 }
 
-impl<F> std::fmt::Debug for ResponseFuture<F> {
+impl<F> std::fmt::Debug for GateFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResponseFuture")
+        f.debug_struct("GateFuture")
             .field("refused", &self.refused.is_some())
             .finish_non_exhaustive()
     }
 }
 
-impl<F> ResponseFuture<F> {
-    pub(super) fn passed(inner: F) -> Self {
+impl<F> GateFuture<F> {
+    pub(crate) fn passed(inner: F) -> Self {
         Self {
             inner: Some(inner),
             refused: None,
         }
     }
 
-    pub(super) fn refused(response: McpResponse) -> Self {
+    pub(crate) fn refused(response: McpResponse) -> Self {
         Self {
             inner: None,
             refused: Some(response),
@@ -39,7 +43,7 @@ impl<F> ResponseFuture<F> {
     }
 }
 
-impl<F, E> Future for ResponseFuture<F>
+impl<F, E> Future for GateFuture<F>
 where
     F: Future<Output = Result<McpResponse, E>>,
 {
