@@ -10,7 +10,7 @@ use crate::authenticator::{AuthRequest, Authenticator, BoxFuture};
 use crate::credential::{authorization_credential, header_credential, refuse_query_credentials};
 use crate::error::{AuthError, ConfigError};
 use crate::principal::{AuthMethod, Principal};
-use crate::roles::Roles;
+use crate::roles::{Roles, with_roles};
 use crate::secret_table::SecretTable;
 
 /// The header API keys travel in by default.
@@ -203,7 +203,7 @@ impl ApiKeyAuthenticator {
         Ok(None)
     }
 
-    fn check(&self, request: AuthRequest<'_>) -> Result<Principal, AuthError> {
+    fn check(&self, request: AuthRequest<'_>) -> Result<Arc<Principal>, AuthError> {
         refuse_query_credentials(request.uri)?;
         let Some(key) = self.presented(&request)? else {
             return Err(AuthError::MissingCredentials);
@@ -212,11 +212,7 @@ impl ApiKeyAuthenticator {
             .keys
             .get(key)
             .ok_or_else(|| AuthError::invalid("unknown API key"))?;
-        let mut principal = Principal::clone(principal);
-        if let Some(roles) = &self.roles {
-            roles.apply(&mut principal);
-        }
-        Ok(principal)
+        Ok(with_roles(principal, self.roles.as_deref()))
     }
 }
 
@@ -229,7 +225,7 @@ impl Authenticator for ApiKeyAuthenticator {
     fn authenticate<'a>(
         &'a self,
         request: AuthRequest<'a>,
-    ) -> BoxFuture<'a, Result<Principal, AuthError>> {
+    ) -> BoxFuture<'a, Result<Arc<Principal>, AuthError>> {
         let result = self.check(request);
         Box::pin(async move { result })
     }

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use crate::error::AuthError;
 use crate::principal::Principal;
@@ -44,14 +45,14 @@ pub trait Authenticator: Send + Sync + std::fmt::Debug + 'static {
     fn authenticate<'a>(
         &'a self,
         request: AuthRequest<'a>,
-    ) -> BoxFuture<'a, Result<Principal, AuthError>>;
+    ) -> BoxFuture<'a, Result<Arc<Principal>, AuthError>>;
 }
 
-impl<T: Authenticator + ?Sized> Authenticator for std::sync::Arc<T> {
+impl<T: Authenticator + ?Sized> Authenticator for Arc<T> {
     fn authenticate<'a>(
         &'a self,
         request: AuthRequest<'a>,
-    ) -> BoxFuture<'a, Result<Principal, AuthError>> {
+    ) -> BoxFuture<'a, Result<Arc<Principal>, AuthError>> {
         (**self).authenticate(request)
     }
 }

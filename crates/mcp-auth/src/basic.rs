@@ -21,7 +21,7 @@ use crate::authenticator::{AuthRequest, Authenticator, BoxFuture};
 use crate::credential::{authorization_credential, refuse_query_credentials};
 use crate::error::{AuthError, ConfigError};
 use crate::principal::{AuthMethod, Principal};
-use crate::roles::Roles;
+use crate::roles::{Roles, with_roles};
 
 /// Argon2id cost parameters for [`hash_password_with`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,7 +220,7 @@ impl BasicAuthenticator {
         self
     }
 
-    async fn check(&self, request: AuthRequest<'_>) -> Result<Principal, AuthError> {
+    async fn check(&self, request: AuthRequest<'_>) -> Result<Arc<Principal>, AuthError> {
         refuse_query_credentials(request.uri)?;
         let encoded = authorization_credential(request.headers, "Basic", self.max_len)?
             .ok_or(AuthError::MissingCredentials)?;
@@ -257,13 +257,7 @@ impl BasicAuthenticator {
         .await
         .map_err(|_| AuthError::Unavailable("password verification failed".to_owned()))?;
         match (user, verified) {
-            (Some(user), Some(true)) => {
-                let mut principal = Principal::clone(&user.principal);
-                if let Some(roles) = &self.roles {
-                    roles.apply(&mut principal);
-                }
-                Ok(principal)
-            }
+            (Some(user), Some(true)) => Ok(with_roles(&user.principal, self.roles.as_deref())),
             _ => Err(AuthError::invalid("wrong user name or password")),
         }
     }
@@ -273,7 +267,7 @@ impl Authenticator for BasicAuthenticator {
     fn authenticate<'a>(
         &'a self,
         request: AuthRequest<'a>,
-    ) -> BoxFuture<'a, Result<Principal, AuthError>> {
+    ) -> BoxFuture<'a, Result<Arc<Principal>, AuthError>> {
         Box::pin(self.check(request))
     }
 }

@@ -11,7 +11,7 @@ use crate::credential::{
 };
 use crate::error::{AuthError, ConfigError};
 use crate::principal::{AuthMethod, Principal};
-use crate::roles::Roles;
+use crate::roles::{Roles, with_roles};
 use crate::secret_table::SecretTable;
 
 /// One static token as a configuration file holds it: its SHA-256 digest, never the token.
@@ -136,7 +136,7 @@ impl BearerTokenAuthenticator {
         self
     }
 
-    fn check(&self, request: AuthRequest<'_>) -> Result<Principal, AuthError> {
+    fn check(&self, request: AuthRequest<'_>) -> Result<Arc<Principal>, AuthError> {
         refuse_query_credentials(request.uri)?;
         let token = authorization_credential(request.headers, "Bearer", self.max_len)?
             .ok_or(AuthError::MissingCredentials)?;
@@ -144,11 +144,7 @@ impl BearerTokenAuthenticator {
             .tokens
             .get(token)
             .ok_or_else(|| AuthError::invalid("unknown bearer token"))?;
-        let mut principal = Principal::clone(principal);
-        if let Some(roles) = &self.roles {
-            roles.apply(&mut principal);
-        }
-        Ok(principal)
+        Ok(with_roles(principal, self.roles.as_deref()))
     }
 }
 
@@ -161,7 +157,7 @@ impl Authenticator for BearerTokenAuthenticator {
     fn authenticate<'a>(
         &'a self,
         request: AuthRequest<'a>,
-    ) -> BoxFuture<'a, Result<Principal, AuthError>> {
+    ) -> BoxFuture<'a, Result<Arc<Principal>, AuthError>> {
         let result = self.check(request);
         Box::pin(async move { result })
     }

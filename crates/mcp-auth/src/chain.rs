@@ -44,7 +44,7 @@ use crate::principal::Principal;
 #[derive(Debug, Clone, Default)]
 pub struct AuthChain {
     authenticators: Vec<Arc<dyn Authenticator>>,
-    anonymous: Option<Principal>,
+    anonymous: Option<Arc<Principal>>,
 }
 
 impl AuthChain {
@@ -68,7 +68,7 @@ impl AuthChain {
     /// Answers requests without credentials with this principal instead of refusing them.
     /// Requests with bad credentials are still refused.
     pub fn allow_anonymous(mut self, principal: Principal) -> Self {
-        self.anonymous = Some(principal);
+        self.anonymous = Some(Arc::new(principal));
         self
     }
 
@@ -82,7 +82,7 @@ impl AuthChain {
         self.authenticators.is_empty()
     }
 
-    async fn run(&self, request: AuthRequest<'_>) -> Result<Principal, AuthError> {
+    async fn run(&self, request: AuthRequest<'_>) -> Result<Arc<Principal>, AuthError> {
         refuse_query_credentials(request.uri)?;
         for authenticator in &self.authenticators {
             match authenticator.authenticate(request).await {
@@ -98,7 +98,7 @@ impl Authenticator for AuthChain {
     fn authenticate<'a>(
         &'a self,
         request: AuthRequest<'a>,
-    ) -> BoxFuture<'a, Result<Principal, AuthError>> {
+    ) -> BoxFuture<'a, Result<Arc<Principal>, AuthError>> {
         Box::pin(self.run(request))
     }
 }

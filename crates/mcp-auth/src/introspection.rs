@@ -109,7 +109,7 @@ impl fmt::Debug for IntrospectionAuthenticator {
 }
 
 struct Cached {
-    outcome: Result<Principal, AuthError>,
+    outcome: Result<Arc<Principal>, AuthError>,
     until: Instant,
 }
 
@@ -162,7 +162,7 @@ impl IntrospectionAuthenticator {
     }
 
     /// Introspects a token (the value after `Bearer `), through the cache.
-    pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+    pub async fn verify(&self, token: &str) -> Result<Arc<Principal>, AuthError> {
         if token.len() > self.max_token_len {
             return Err(AuthError::invalid(format!(
                 "token of {} bytes is over the {}-byte limit",
@@ -179,6 +179,7 @@ impl IntrospectionAuthenticator {
         }
         let answer = self.introspect(token).await?;
         let (outcome, until) = self.judge(answer);
+        let outcome = outcome.map(Arc::new);
         self.cache.insert(
             digest,
             Arc::new(Cached {
@@ -322,7 +323,7 @@ impl Authenticator for IntrospectionAuthenticator {
     fn authenticate<'a>(
         &'a self,
         request: AuthRequest<'a>,
-    ) -> BoxFuture<'a, Result<Principal, AuthError>> {
+    ) -> BoxFuture<'a, Result<Arc<Principal>, AuthError>> {
         Box::pin(async move {
             refuse_query_credentials(request.uri)?;
             let token = authorization_credential(request.headers, "Bearer", self.max_token_len)?

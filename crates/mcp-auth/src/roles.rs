@@ -1,6 +1,7 @@
 //! Roles: named sets of permission grants.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -96,6 +97,15 @@ impl From<Roles> for BTreeMap<String, Vec<String>> {
             .into_iter()
             .map(|(name, grants)| (name, grants.iter().map(str::to_owned).collect()))
             .collect()
+    }
+}
+
+/// A stored principal as an authenticator hands it out: shared as it is, or a copy with the
+/// grants of its roles added when a role table is configured.
+pub(crate) fn with_roles(principal: &Arc<Principal>, roles: Option<&Roles>) -> Arc<Principal> {
+    match roles {
+        None => Arc::clone(principal),
+        Some(roles) => Arc::new(roles.resolve(Principal::clone(principal))),
     }
 }
 

@@ -22,7 +22,10 @@ fn headers(pairs: &[(&str, &str)]) -> http::HeaderMap {
     h
 }
 
-async fn run(auth: &impl Authenticator, pairs: &[(&str, &str)]) -> Result<Principal, AuthError> {
+async fn run(
+    auth: &impl Authenticator,
+    pairs: &[(&str, &str)],
+) -> Result<Arc<Principal>, AuthError> {
     let h = headers(pairs);
     auth.authenticate(AuthRequest::from_headers(&h)).await
 }

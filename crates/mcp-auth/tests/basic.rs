@@ -20,7 +20,7 @@ fn basic(user: &str, password: &str) -> String {
     )
 }
 
-async fn run(auth: &BasicAuthenticator, authorization: &str) -> Result<Principal, AuthError> {
+async fn run(auth: &BasicAuthenticator, authorization: &str) -> Result<Arc<Principal>, AuthError> {
     let mut headers = http::HeaderMap::new();
     headers.insert(http::header::AUTHORIZATION, authorization.parse().unwrap());
     auth.authenticate(AuthRequest::from_headers(&headers)).await

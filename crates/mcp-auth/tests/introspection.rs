@@ -84,7 +84,10 @@ fn authenticator(server: &TestHttpServer, secret: &str) -> IntrospectionAuthenti
     .unwrap()
 }
 
-async fn present(auth: &IntrospectionAuthenticator, token: &str) -> Result<Principal, AuthError> {
+async fn present(
+    auth: &IntrospectionAuthenticator,
+    token: &str,
+) -> Result<Arc<Principal>, AuthError> {
     let mut headers = http::HeaderMap::new();
     headers.insert(
         http::header::AUTHORIZATION,

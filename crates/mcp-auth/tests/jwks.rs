@@ -31,11 +31,11 @@ fn authenticator(source: JwksSource) -> JwtAuthenticator {
         .unwrap()
 }
 
-async fn verify(auth: &JwtAuthenticator, token: &str) -> Result<Principal, AuthError> {
+async fn verify(auth: &JwtAuthenticator, token: &str) -> Result<Arc<Principal>, AuthError> {
     auth.verify(token).await
 }
 
-fn unknown_kid(outcome: Result<Principal, AuthError>) -> bool {
+fn unknown_kid(outcome: Result<Arc<Principal>, AuthError>) -> bool {
     matches!(outcome, Err(AuthError::InvalidCredentials(ref r)) if r.contains("unknown key id"))
 }
 

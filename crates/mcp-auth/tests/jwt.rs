@@ -33,7 +33,7 @@ fn authenticator(keys: &[&TestKey]) -> JwtAuthenticator {
         .unwrap()
 }
 
-async fn present(auth: &impl Authenticator, token: &str) -> Result<Principal, AuthError> {
+async fn present(auth: &impl Authenticator, token: &str) -> Result<Arc<Principal>, AuthError> {
     present_at(auth, token, "/mcp").await
 }
 
@@ -41,7 +41,7 @@ async fn present_at(
     auth: &impl Authenticator,
     token: &str,
     uri: &str,
-) -> Result<Principal, AuthError> {
+) -> Result<Arc<Principal>, AuthError> {
     let mut headers = http::HeaderMap::new();
     headers.insert(
         http::header::AUTHORIZATION,
@@ -56,7 +56,7 @@ async fn present_at(
     .await
 }
 
-fn assert_invalid(outcome: Result<Principal, AuthError>, reason_contains: &str) {
+fn assert_invalid(outcome: Result<Arc<Principal>, AuthError>, reason_contains: &str) {
     match outcome {
         Err(AuthError::InvalidCredentials(reason)) => assert!(
             reason.contains(reason_contains),

@@ -152,7 +152,7 @@ impl LocalPrincipal {
                     .authenticate(mcp_auth::AuthRequest::from_headers(&headers))
                     .await
                 {
-                    Ok(p) => Authentication::Principal(Arc::new(p)),
+                    Ok(p) => Authentication::Principal(p),
                     Err(mcp_auth::AuthError::MissingCredentials) => Authentication::None,
                     Err(e) => {
                         tracing::warn!(%variable, error = %e, "the environment's credential was refused");

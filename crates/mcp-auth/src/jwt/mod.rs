@@ -86,7 +86,7 @@ pub struct JwtAuthenticator {
 /// Principals of tokens that verified, by the token's SHA-256, until the token expires or the
 /// cache's TTL ends, whichever comes first.
 struct VerifiedCache {
-    entries: moka::sync::Cache<[u8; 32], Arc<(Principal, Instant)>>,
+    entries: moka::sync::Cache<[u8; 32], (Arc<Principal>, Instant)>,
     ttl: Duration,
 }
 
@@ -145,7 +145,7 @@ impl JwtAuthenticator {
     /// Verifies a token (the value after `Bearer `) and builds its principal. The request
     /// checks (query string, header) are [`authenticate`](Authenticator::authenticate)'s; this
     /// is for tokens that arrive another way (a WebSocket subprotocol, a test).
-    pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+    pub async fn verify(&self, token: &str) -> Result<Arc<Principal>, AuthError> {
         if token.len() > self.max_token_len {
             return Err(AuthError::invalid(format!(
                 "token of {} bytes is over the {}-byte limit",
@@ -172,12 +172,12 @@ impl JwtAuthenticator {
             }
             cache.entries.invalidate(digest);
         }
-        let principal = self.verify_uncached(token).await?;
+        let principal = Arc::new(self.verify_uncached(token).await?);
         if let (Some(cache), Some(digest)) = (&self.verified, digest) {
             let until = Instant::now() + cache.ttl.min(lifetime_left(&principal.claims));
             cache
                 .entries
-                .insert(digest, Arc::new((principal.clone(), until)));
+                .insert(digest, (Arc::clone(&principal), until));
         }
         Ok(principal)
     }
@@ -431,7 +431,7 @@ impl Authenticator for JwtAuthenticator {
     fn authenticate<'a>(
         &'a self,
         request: AuthRequest<'a>,
-    ) -> BoxFuture<'a, Result<Principal, AuthError>> {
+    ) -> BoxFuture<'a, Result<Arc<Principal>, AuthError>> {
         Box::pin(async move {
             refuse_query_credentials(request.uri)?;
             let token = authorization_credential(request.headers, "Bearer", self.max_token_len)?

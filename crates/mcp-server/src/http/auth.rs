@@ -152,7 +152,7 @@ impl AuthState {
         };
         let request = AuthRequest { headers, uri, peer };
         match auth.authenticator.authenticate(request).await {
-            Ok(principal) => Ok(Authentication::Principal(Arc::new(principal))),
+            Ok(principal) => Ok(Authentication::Principal(principal)),
             Err(AuthError::MissingCredentials) if auth.allow_anonymous => Ok(Authentication::None),
             Err(error) => {
                 tracing::debug!(%error, "request refused by the authenticator");
