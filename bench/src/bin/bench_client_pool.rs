@@ -16,6 +16,7 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::Arc;
 use std::time::Instant;
 
 use mcp_bench::client_load::{self, Era, Options, Report};
@@ -43,7 +44,9 @@ enum Transport {
 #[derive(Clone)]
 enum Caller {
     Raw(Client),
-    Pool(MultiClient, ServerConfig),
+    /// The configuration is shared, as a caller holding one would: each call passes the same
+    /// value, not a fresh copy.
+    Pool(MultiClient, Arc<ServerConfig>),
 }
 
 impl Caller {
@@ -141,7 +144,7 @@ async fn run(options: Options, via: Via, transport: Transport) -> Result<Report,
                 ..MultiClientOptions::default()
             })
             .map_err(|e| e.to_string())?;
-            Caller::Pool(multi, config)
+            Caller::Pool(multi, Arc::new(config))
         }
     };
     let arguments = client_load::echo_arguments();

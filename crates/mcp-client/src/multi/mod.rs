@@ -555,7 +555,7 @@ impl MultiClient {
             }
         };
         let pool = &self.shared.pool;
-        let lease = match pool.acquire(server).await {
+        let mut lease = match pool.acquire(server).await {
             Ok(lease) => lease,
             Err(e) => {
                 let e = acquire_error(&config.name, e);
@@ -568,11 +568,14 @@ impl MultiClient {
         };
         let started = Instant::now();
         let after = timeout.unwrap_or(self.shared.call_timeout);
+        // The call's future is boxed: it is most of this future's size, and every layer above
+        // (the retry loop, `call_tool`, the caller's own future) would otherwise copy it.
+        let call = Box::pin(call(lease.client.clone(), after));
         let result = if method == Method::ToolsCall {
             // Timed by the client (one timer, and the server hears of the cancellation).
-            call(lease.client.clone(), after).await
+            call.await
         } else {
-            match tokio::time::timeout(after, call(lease.client.clone(), after)).await {
+            match tokio::time::timeout(after, call).await {
                 Ok(r) => r,
                 Err(_) => Err(MultiError::Client {
                     server: config.name.clone(),
@@ -583,9 +586,11 @@ impl MultiClient {
                 }),
             }
         };
+        let finished = Instant::now();
         server
             .metrics
-            .request(method, started.elapsed().as_secs_f64());
+            .request(method, (finished - started).as_secs_f64());
+        lease.finished = Some(finished);
         if let Err(e) = &result {
             server.metrics.failure(kind_label(e.kind()));
             if e.kind() == ErrorKind::Transport && lease.client.is_closed() {
@@ -737,5 +742,44 @@ mod tests {
         }))
         .unwrap();
         assert!(tool_error("s", "write", marked).is_retryable());
+    }
+
+    fn stdio(name: &str, command: &str) -> ServerConfig {
+        let text =
+            format!(r#"[{{"name": "{name}", "transport": "stdio", "command": "{command}"}}]"#);
+        ServerConfig::parse_many(&text).unwrap().remove(0)
+    }
+
+    #[tokio::test]
+    async fn a_server_is_found_by_its_configuration_not_its_address() {
+        let multi = MultiClient::new(MultiClientOptions::default()).unwrap();
+        let pool = &multi.shared.pool;
+        let mut config = stdio("a", "first-server");
+        let first = pool.server(&config);
+        assert!(Arc::ptr_eq(&first, &pool.server(&config)));
+        // Another value with the same content is the same server.
+        assert!(Arc::ptr_eq(&first, &pool.server(&config.clone())));
+        // The same place with other content is another server, and the first is still found.
+        config = stdio("a", "second-server");
+        let second = pool.server(&config);
+        assert!(!Arc::ptr_eq(&first, &second));
+        assert!(Arc::ptr_eq(
+            &first,
+            &pool.server(&stdio("b", "first-server"))
+        ));
+        assert!(Arc::ptr_eq(&second, &pool.server(&config)));
+        multi.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_closed_client_refuses_calls_without_connecting() {
+        let multi = MultiClient::new(MultiClientOptions::default()).unwrap();
+        multi.close().await;
+        let config = stdio("gone", "/nonexistent/mcp-server");
+        let refused = multi
+            .call_tool(&config, "echo", serde_json::json!({}), None)
+            .await;
+        assert!(matches!(refused, Err(MultiError::Closed)), "{refused:?}");
+        assert_eq!(multi.pool_stats().connections_started, 0);
     }
 }

@@ -154,10 +154,21 @@ impl Server {
     }
 }
 
+/// How many configuration addresses [`PoolState::recent`] remembers.
+const RECENT: usize = 16;
+
 #[derive(Debug, Default)]
 struct PoolState {
     /// Server identities by [`ServerConfig::identity_hash`].
     servers: HashMap<u64, Vec<Arc<Server>>>,
+    /// The servers of the last configurations asked for, by the configuration's address: a
+    /// caller that passes the same `ServerConfig` value every time (the usual way) finds its
+    /// server by comparing, without hashing the whole configuration. Checked with
+    /// [`ServerConfig::same_server`], so a different configuration at a reused address only
+    /// misses.
+    recent: Vec<(usize, Arc<Server>)>,
+    /// The next entry of `recent` to replace once it is full.
+    recent_next: usize,
     /// Slots with a connection or a reservation.
     live: usize,
 }
@@ -189,6 +200,8 @@ pub(crate) struct Lease<'a> {
     pub(crate) client: Client,
     /// A connection of its own (reuse off): closed on release.
     owned: bool,
+    /// When the call finished, if the caller read the clock already (saves a clock read).
+    pub(crate) finished: Option<Instant>,
 }
 
 impl Drop for Lease<'_> {
@@ -200,7 +213,7 @@ impl Drop for Lease<'_> {
         }
         if let Ok(mut slot) = self.server.slot.lock() {
             slot.leases = slot.leases.saturating_sub(1);
-            slot.last_used = Instant::now();
+            slot.last_used = self.finished.unwrap_or_else(Instant::now);
         }
         self.pool.wake();
     }
@@ -296,16 +309,34 @@ impl Pool {
 
     /// The server identity of `config`, created on first use.
     pub(crate) fn server(&self, config: &ServerConfig) -> Arc<Server> {
-        let hash = config.identity_hash();
+        let address = std::ptr::from_ref(config).addr();
         let Ok(mut state) = self.state.lock() else {
             return Arc::new(self.new_server(config));
         };
-        let bucket = state.servers.entry(hash).or_default();
-        if let Some(s) = bucket.iter().find(|s| s.config.same_server(config)) {
+        let state = &mut *state;
+        if let Some((_, s)) = state
+            .recent
+            .iter()
+            .find(|(a, s)| *a == address && s.config.same_server(config))
+        {
             return s.clone();
         }
-        let server = Arc::new(self.new_server(config));
-        bucket.push(server.clone());
+        let bucket = state.servers.entry(config.identity_hash()).or_default();
+        let server = match bucket.iter().find(|s| s.config.same_server(config)) {
+            Some(s) => s.clone(),
+            None => {
+                let server = Arc::new(self.new_server(config));
+                bucket.push(server.clone());
+                server
+            }
+        };
+        let entry = (address, server.clone());
+        if state.recent.len() < RECENT {
+            state.recent.push(entry);
+        } else {
+            state.recent[state.recent_next] = entry;
+            state.recent_next = (state.recent_next + 1) % RECENT;
+        }
         server
     }
 
@@ -347,10 +378,10 @@ impl Pool {
         &'a self,
         server: &'a Arc<Server>,
     ) -> Result<Lease<'a>, AcquireError> {
-        if self.closed.is_cancelled() {
-            return Err(AcquireError::Closed);
-        }
         if !self.options.reuse {
+            if self.closed.is_cancelled() {
+                return Err(AcquireError::Closed);
+            }
             self.metrics.pool_misses.inc();
             let client = self.open(server).await.map_err(AcquireError::Connect)?;
             return Ok(Lease {
@@ -358,11 +389,11 @@ impl Pool {
                 server,
                 client,
                 owned: true,
+                finished: None,
             });
         }
-        let started = Instant::now();
-        let deadline = started + self.options.acquire_timeout;
-        let mut waiting: Option<Waiting<'_>> = None;
+        // The clock is read only once the call has to wait: a hit costs no clock read.
+        let mut waiting: Option<(Waiting<'_>, Instant)> = None;
         loop {
             // A waiting call registers before it looks, so a release between the look and
             // the wait is seen; the common case (a hit) registers nothing.
@@ -373,6 +404,7 @@ impl Pool {
             }
             let mut dead = None;
             let mut victim = None;
+            let mut closing = false;
             let reserved = {
                 let Ok(mut state) = self.state.lock() else {
                     return Err(AcquireError::Closed);
@@ -391,6 +423,7 @@ impl Pool {
                             server,
                             client,
                             owned: false,
+                            finished: None,
                         });
                     }
                     Some(_) => {
@@ -404,7 +437,12 @@ impl Pool {
                     }
                     None => {}
                 }
-                if slot.reserved {
+                // Checked only here: `close` empties the slots after it cancels, so a live
+                // connection means the pool was open when this call took the lock.
+                if self.closed.is_cancelled() {
+                    closing = true;
+                    false
+                } else if slot.reserved {
                     false // Another call is opening it: wait for that.
                 } else {
                     drop(slot);
@@ -431,6 +469,9 @@ impl Pool {
             for client in [dead, victim].into_iter().flatten() {
                 tokio::spawn(async move { client.close().await });
             }
+            if closing {
+                return Err(AcquireError::Closed);
+            }
             if reserved {
                 self.metrics.pool_misses.inc();
                 return self.fill(server).await;
@@ -438,11 +479,12 @@ impl Pool {
             // Full of busy connections, or another call is opening this one. Releases only
             // notify when someone waits: count this call as waiting, then look once more, so
             // a release that came before the count is not missed.
-            if waiting.is_none() {
+            let Some(&(_, started)) = waiting.as_ref() else {
                 self.metrics.pool_waits.inc();
-                waiting = Some(Waiting::new(&self.waiters));
+                waiting = Some((Waiting::new(&self.waiters), Instant::now()));
                 continue;
-            }
+            };
+            let deadline = started + self.options.acquire_timeout;
             let Some(room) = room.as_mut().as_pin_mut() else {
                 continue;
             };
@@ -497,6 +539,7 @@ impl Pool {
             server,
             client,
             owned: false,
+            finished: None,
         })
     }
 
