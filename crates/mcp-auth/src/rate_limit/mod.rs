@@ -26,7 +26,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
@@ -150,10 +151,11 @@ pub const DEFAULT_MAX_KEYS: usize = 100_000;
 /// - [`principal_quota`](Self::principal_quota) gives a principal another quota (a batch job, a
 ///   partner); [`tool_quota`](Self::tool_quota) gives an expensive tool its own, per principal.
 ///   A principal's own quota wins over a tool's.
-/// - Keys are bounded ([`max_keys`](Self::max_keys) per quota): when the table is full, idle
-///   keys (whose buckets have refilled) are dropped, at most once a second; if that frees
-///   nothing, newcomers share one overflow bucket until room appears. A flood of new
-///   principals therefore neither grows memory without bound nor resets anyone's bucket.
+/// - Keys are bounded ([`max_keys`](Self::max_keys) per quota): a newcomer that finds the
+///   table full shares one overflow bucket and has the idle keys (whose buckets have refilled)
+///   dropped, at most once a second, so later newcomers get buckets of their own. A flood of
+///   new principals therefore neither grows memory without bound nor resets anyone's bucket,
+///   and a tracked principal's check never counts the table.
 ///
 /// Principals are keyed by [`Principal::id`] alone, whatever authenticated them.
 pub struct RateLimiter {
@@ -258,7 +260,8 @@ type Limiter<K> = governor::RateLimiter<
 
 struct Buckets<K: Hash + Eq + Clone> {
     limiter: Limiter<K>,
-    max_keys: usize,
+    /// Set by the store when it sent a newcomer to the overflow bucket.
+    turned_away: Arc<AtomicBool>,
     created: Instant,
     // Nanoseconds after `created` of the last sweep of idle keys.
     last_sweep: AtomicU64,
@@ -270,13 +273,14 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 impl<K: Hash + Eq + Clone> Buckets<K> {
     fn new(quota: Quota, max_keys: usize) -> Self {
         let clock = DefaultClock::default();
+        let turned_away = Arc::new(AtomicBool::new(false));
         Self {
             limiter: governor::RateLimiter::new(
                 quota.to_governor(),
-                BoundedStore::new(max_keys),
+                BoundedStore::new(max_keys, turned_away.clone()),
                 clock,
             ),
-            max_keys,
+            turned_away,
             created: Instant::now(),
             last_sweep: AtomicU64::new(0),
         }
@@ -284,16 +288,19 @@ impl<K: Hash + Eq + Clone> Buckets<K> {
 
     fn check(&self, key: K) -> Result<(), AuthError> {
         let key = BucketKey::Key(key);
-        // The store sends newcomers to the overflow bucket when full; make room first.
-        if self.limiter.len() >= self.max_keys {
-            self.sweep();
-        }
-        self.limiter.check_key(&key).map_err(|not_until| {
+        let checked = self.limiter.check_key(&key).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.limiter.clock().now());
             AuthError::RateLimited {
                 retry_after_secs: ceil_secs(wait),
             }
-        })
+        });
+        // The store sends newcomers to the overflow bucket when full: make room for the next.
+        if self.turned_away.load(Ordering::Relaxed)
+            && self.turned_away.swap(false, Ordering::Relaxed)
+        {
+            self.sweep();
+        }
+        checked
     }
 
     fn sweep(&self) {

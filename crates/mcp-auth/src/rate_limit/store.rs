@@ -1,6 +1,8 @@
 //! A governor state store with a bound on its keys.
 
 use std::hash::Hash;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use governor::nanos::Nanos;
 use governor::state::StateStore;
@@ -22,19 +24,27 @@ pub(crate) enum BucketKey<K> {
 pub(crate) struct BoundedStore<K: Hash + Eq + Clone> {
     map: DashMapStateStore<BucketKey<K>>,
     max_keys: usize,
+    /// Set when a newcomer was sent to the overflow bucket: the owner's cue to sweep. (Counting
+    /// the table locks every shard, so only newcomers do it, never a tracked key's check.)
+    turned_away: Arc<AtomicBool>,
 }
 
 impl<K: Hash + Eq + Clone> BoundedStore<K> {
-    pub(crate) fn new(max_keys: usize) -> Self {
+    pub(crate) fn new(max_keys: usize, turned_away: Arc<AtomicBool>) -> Self {
         Self {
             map: DashMapStateStore::default(),
             max_keys: max_keys.max(1),
+            turned_away,
         }
     }
 
     /// Whether `key` would have to share the overflow bucket now.
     fn is_full_for(&self, key: &BucketKey<K>) -> bool {
-        !self.map.contains_key(key) && self.map.len() >= self.max_keys
+        let full = !self.map.contains_key(key) && self.map.len() >= self.max_keys;
+        if full {
+            self.turned_away.store(true, Ordering::Relaxed);
+        }
+        full
     }
 }
 

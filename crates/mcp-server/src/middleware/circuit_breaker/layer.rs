@@ -236,13 +236,17 @@ impl Breakers {
 
     /// Lets a call of `tool` through, or says why not.
     pub(super) fn admit(&self, tool: &str) -> Result<Admission, Refusal> {
-        let now = Instant::now();
         let (name, cell) = self.cell_or_new(tool);
         let mut breaker = lock(&cell);
+        let now = match breaker.state {
+            // The common case reads no clock.
+            State::Closed { .. } => None,
+            _ => Some(Instant::now()),
+        };
         let probe = match &mut breaker.state {
             State::Closed { .. } => false,
-            State::Open { until } if now < *until => {
-                let retry_after = *until - now;
+            State::Open { until } if now.is_some_and(|now| now < *until) => {
+                let retry_after = now.map_or(Duration::ZERO, |now| *until - now);
                 return Err(Refusal::CircuitOpen {
                     tool: tool.to_owned(),
                     retry_after,
@@ -291,6 +295,11 @@ impl Admission {
     }
 
     fn record(self, verdict: Verdict) {
+        // Only a failure or a probe's answer changes a breaker: a call that went well through
+        // a closed breaker costs no lock and no clock read.
+        if !self.probe && verdict != Verdict::Failed {
+            return;
+        }
         let config = self.config;
         let now = Instant::now();
         let mut guard = lock(&self.cell);
