@@ -4,11 +4,11 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use pin_project_lite::pin_project;
-use prometheus::IntGauge;
 
 use std::sync::Arc;
 
 use super::Metrics;
+use super::layer::Series;
 use crate::request::{McpResponse, Outcome};
 use crate::router::ToolRoute;
 
@@ -35,25 +35,28 @@ struct Record {
     metrics: Metrics,
     method: &'static str,
     tool: Option<Arc<ToolRoute>>,
-    in_flight: IntGauge,
+    series: Arc<Series>,
     started: Instant,
 }
 
 impl Record {
     fn finish(self, outcome: Outcome, response: Option<&McpResponse>) {
         let c = &self.metrics.inner;
-        self.in_flight.dec();
+        self.series.in_flight.dec();
         let tool = self
             .tool
             .as_ref()
             .map_or("", |t| t.definition.name.as_str());
-        let labels = [self.method, tool];
-        c.duration
-            .with_label_values(&labels)
+        self.series
+            .duration
             .observe(self.started.elapsed().as_secs_f64());
-        c.requests
-            .with_label_values(&[self.method, tool, outcome.as_str()])
-            .inc();
+        if outcome == Outcome::Success {
+            self.series.succeeded.inc();
+        } else {
+            c.requests
+                .with_label_values(&[self.method, tool, outcome.as_str()])
+                .inc();
+        }
         if let Some(refusal) = response.and_then(McpResponse::refusal) {
             c.refusals.with_label_values(&[refusal.reason()]).inc();
         }
@@ -75,7 +78,7 @@ impl<F> ResponseFuture<F> {
         metrics: Metrics,
         method: &'static str,
         tool: Option<Arc<ToolRoute>>,
-        in_flight: IntGauge,
+        series: Arc<Series>,
         started: Instant,
     ) -> Self {
         Self {
@@ -84,7 +87,7 @@ impl<F> ResponseFuture<F> {
                 metrics,
                 method,
                 tool,
-                in_flight,
+                series,
                 started,
             }),
         }

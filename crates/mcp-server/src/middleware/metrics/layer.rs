@@ -1,8 +1,9 @@
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use prometheus::{
-    Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder as _, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use tower::Layer;
 
@@ -22,6 +23,51 @@ pub(super) struct Collectors {
     pub(super) refusals: IntCounterVec,
     pub(super) cache: IntCounterVec,
     pub(super) sessions: IntGaugeVec,
+    /// The series of each (method, tool) pair seen, resolved once: a request then updates
+    /// them without hashing its labels three times over. Only methods (static names) and
+    /// tools the router knows are keys, so this stays as small as the label sets themselves.
+    pub(super) series: RwLock<HashMap<&'static str, HashMap<String, Arc<Series>>>>,
+}
+
+/// The series one (method, tool) pair updates on every request.
+pub(super) struct Series {
+    pub(super) in_flight: IntGauge,
+    pub(super) duration: Histogram,
+    /// `mcp_requests_total` with outcome `success`, the usual one.
+    pub(super) succeeded: IntCounter,
+}
+
+impl Collectors {
+    /// The series of `method` and `tool` (`""` for none), made on first use.
+    pub(super) fn series(&self, method: &'static str, tool: &str) -> Arc<Series> {
+        let known = self
+            .series
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(method)
+            .and_then(|tools| tools.get(tool))
+            .cloned();
+        if let Some(series) = known {
+            return series;
+        }
+        let series = Arc::new(Series {
+            in_flight: self.in_flight.with_label_values(&[method]),
+            duration: self.duration.with_label_values(&[method, tool]),
+            succeeded: self.requests.with_label_values(&[
+                method,
+                tool,
+                crate::request::Outcome::Success.as_str(),
+            ]),
+        });
+        self.series
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(method)
+            .or_default()
+            .entry(tool.to_owned())
+            .or_insert(series)
+            .clone()
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -107,6 +153,7 @@ impl Metrics {
                 duration,
                 in_flight,
                 refusals,
+                series: RwLock::new(HashMap::new()),
                 cache,
                 sessions,
             }),

@@ -30,14 +30,17 @@ where
         let method = request.params.method();
         // Only names the router knows: a made-up name must not become a label.
         let tool = request.tool.clone();
-        let in_flight = self.metrics.inner.in_flight.with_label_values(&[method]);
-        in_flight.inc();
+        let series = self.metrics.inner.series(
+            method,
+            tool.as_ref().map_or("", |t| t.definition.name.as_str()),
+        );
+        series.in_flight.inc();
         ResponseFuture::new(
             self.inner.call(request),
             self.metrics.clone(),
             method,
             tool,
-            in_flight,
+            series,
             Instant::now(),
         )
     }

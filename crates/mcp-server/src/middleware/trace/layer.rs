@@ -139,9 +139,18 @@ fn parse_traceparent(value: &str) -> Option<([u8; 32], [u8; 16], bool)> {
     ))
 }
 
+thread_local! {
+    /// Trace and span ids need to be unique, not secret: a small generator per thread, seeded
+    /// from the OS-seeded thread generator, draws them for a fraction of a ChaCha draw.
+    static IDS: std::cell::RefCell<rand::rngs::SmallRng> = std::cell::RefCell::new(
+        <rand::rngs::SmallRng as rand::SeedableRng>::from_rng(&mut rand::rng()),
+    );
+}
+
 /// `N` random bytes as `H` (= 2 N) lowercase hex digits.
 fn random_hex<const N: usize, const H: usize>() -> [u8; H] {
-    let bytes: [u8; N] = rand::random();
+    let mut bytes = [0u8; N];
+    IDS.with(|ids| rand::RngCore::fill_bytes(&mut *ids.borrow_mut(), &mut bytes));
     let mut out = [b'0'; H];
     for (i, b) in bytes.iter().enumerate() {
         out[2 * i] = b"0123456789abcdef"[usize::from(b >> 4)];
