@@ -750,15 +750,13 @@ impl Client {
             match kind.result_type.as_deref() {
                 None | Some("complete") => return serde_json::from_str(raw.get()).map_err(bad),
                 Some("input_required") => {
-                    let ir: InputRequiredResult = serde_json::from_str(raw.get()).map_err(bad)?;
-                    let mut answers = InputResponses::new();
-                    for (key, request) in ir.input_requests.unwrap_or_default() {
-                        answers.insert(key, self.answer(request).await?);
-                    }
-                    params.set_input(Some(answers), ir.request_state);
+                    // Boxed, like the task below: rare paths whose futures would otherwise
+                    // make every call's future (and each copy of it) kilobytes bigger.
+                    let (answers, state) = Box::pin(self.answer_round(method, &raw)).await?;
+                    params.set_input(Some(answers), state);
                 }
                 // Tasks extension: the result comes from polling the task.
-                Some("task") => return self.await_task(method, &raw).await,
+                Some("task") => return Box::pin(self.await_task(method, &raw)).await,
                 Some(other) => {
                     return Err(ClientError::Protocol(format!(
                         "bad {method} result: unexpected resultType {other:?}"
@@ -769,6 +767,22 @@ impl Client {
         Err(ClientError::TooManyInputRounds(
             self.inner.options.max_input_rounds,
         ))
+    }
+
+    /// Answers the input requests of an `input_required` result: the answers and the state
+    /// to send back with them.
+    async fn answer_round(
+        &self,
+        method: &str,
+        raw: &RawValue,
+    ) -> Result<(InputResponses, Option<String>), ClientError> {
+        let ir: InputRequiredResult = serde_json::from_str(raw.get())
+            .map_err(|e| ClientError::Protocol(format!("bad {method} result: {e}")))?;
+        let mut answers = InputResponses::new();
+        for (key, request) in ir.input_requests.unwrap_or_default() {
+            answers.insert(key, self.answer(request).await?);
+        }
+        Ok((answers, ir.request_state))
     }
 
     pub(crate) async fn answer(&self, request: InputRequest) -> Result<InputResponse, ClientError> {
