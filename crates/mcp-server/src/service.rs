@@ -563,6 +563,13 @@ impl Server {
             }
             return self.call_tool(request).await;
         }
+        // Boxed: the other methods' futures would otherwise make every tool call's future
+        // (which the stack's layers and the transports move and box) kilobytes bigger.
+        Box::pin(self.execute_other(request)).await
+    }
+
+    /// Every method but `tools/call`.
+    async fn execute_other(&self, request: McpRequest) -> McpResponse {
         let (mut head, params, _) = Head::split(request);
         match params {
             Params::Initialize(p) => self.initialize(&head, p),
@@ -913,11 +920,14 @@ impl Server {
             ctx: ctx.clone(),
         };
         let outcome = if matches!(decision, Decision::Task) {
-            match self
-                .inner
-                .tasks
-                .call(&tool, call, handler_cancel, &head.cancel)
-                .await
+            // Boxed: the task path is rare, and its state would otherwise be carried (and
+            // copied) by every call's future.
+            match Box::pin(
+                self.inner
+                    .tasks
+                    .call(&tool, call, handler_cancel, &head.cancel),
+            )
+            .await
             {
                 Started::Task(created) => {
                     let created = tasks::CreateTaskResult {
