@@ -392,7 +392,26 @@ impl Pool {
                 finished: None,
             });
         }
-        // The clock is read only once the call has to wait: a hit costs no clock read.
+        // A hit takes only this server's slot lock, not the pool-wide one: calls to different
+        // servers do not contend, and the clock is not read. Anything else (no connection, a
+        // dead one) goes the long way below, which looks again under both locks.
+        {
+            let Ok(mut slot) = server.slot.lock() else {
+                return Err(AcquireError::Closed);
+            };
+            if let Some(client) = slot.client.as_ref().filter(|c| !c.is_closed()).cloned() {
+                slot.leases += 1;
+                drop(slot);
+                self.metrics.pool_hits.inc();
+                return Ok(Lease {
+                    pool: self,
+                    server,
+                    client,
+                    owned: false,
+                    finished: None,
+                });
+            }
+        }
         let mut waiting: Option<(Waiting<'_>, Instant)> = None;
         loop {
             // A waiting call registers before it looks, so a release between the look and
