@@ -399,17 +399,8 @@ impl Pool {
             let Ok(mut slot) = server.slot.lock() else {
                 return Err(AcquireError::Closed);
             };
-            if let Some(client) = slot.client.as_ref().filter(|c| !c.is_closed()).cloned() {
-                slot.leases += 1;
-                drop(slot);
-                self.metrics.pool_hits.inc();
-                return Ok(Lease {
-                    pool: self,
-                    server,
-                    client,
-                    owned: false,
-                    finished: None,
-                });
+            if let Some(lease) = self.lease_live(server, &mut slot) {
+                return Ok(lease);
             }
         }
         let mut waiting: Option<(Waiting<'_>, Instant)> = None;
@@ -432,29 +423,17 @@ impl Pool {
                 let Ok(mut slot) = server.slot.lock() else {
                     return Err(AcquireError::Closed);
                 };
-                match slot.client.clone() {
-                    Some(client) if !client.is_closed() => {
-                        slot.leases += 1;
-                        drop(slot);
-                        self.metrics.pool_hits.inc();
-                        return Ok(Lease {
-                            pool: self,
-                            server,
-                            client,
-                            owned: false,
-                            finished: None,
-                        });
-                    }
-                    Some(_) => {
-                        // The connection died (over stdio: the process exited): start again.
-                        dead = take(&mut slot, state);
-                        server.lost.store(true, Ordering::Relaxed);
-                        self.metrics
-                            .pool_evictions
-                            .with_label_values(&["closed"])
-                            .inc();
-                    }
-                    None => {}
+                if let Some(lease) = self.lease_live(server, &mut slot) {
+                    return Ok(lease);
+                }
+                if slot.client.is_some() {
+                    // The connection died (over stdio: the process exited): start again.
+                    dead = take(&mut slot, state);
+                    server.lost.store(true, Ordering::Relaxed);
+                    self.metrics
+                        .pool_evictions
+                        .with_label_values(&["closed"])
+                        .inc();
                 }
                 // Checked only here: `close` empties the slots after it cancels, so a live
                 // connection means the pool was open when this call took the lock.
@@ -517,6 +496,20 @@ impl Pool {
                 return Err(AcquireError::Closed);
             }
         }
+    }
+
+    /// A lease on the slot's connection, if it holds a live one (a hit).
+    fn lease_live<'a>(&'a self, server: &'a Arc<Server>, slot: &mut Slot) -> Option<Lease<'a>> {
+        let client = slot.client.as_ref().filter(|c| !c.is_closed())?.clone();
+        slot.leases += 1;
+        self.metrics.pool_hits.inc();
+        Some(Lease {
+            pool: self,
+            server,
+            client,
+            owned: false,
+            finished: None,
+        })
     }
 
     /// Opens the connection of a reserved slot and puts it in.
