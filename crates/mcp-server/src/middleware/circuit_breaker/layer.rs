@@ -238,15 +238,11 @@ impl Breakers {
     pub(super) fn admit(&self, tool: &str) -> Result<Admission, Refusal> {
         let (name, cell) = self.cell_or_new(tool);
         let mut breaker = lock(&cell);
-        let now = match breaker.state {
-            // The common case reads no clock.
-            State::Closed { .. } => None,
-            _ => Some(Instant::now()),
-        };
+        // Only an open breaker reads the clock.
         let probe = match &mut breaker.state {
             State::Closed { .. } => false,
-            State::Open { until } if now.is_some_and(|now| now < *until) => {
-                let retry_after = now.map_or(Duration::ZERO, |now| *until - now);
+            State::Open { until } if Instant::now() < *until => {
+                let retry_after = until.saturating_duration_since(Instant::now());
                 return Err(Refusal::CircuitOpen {
                     tool: tool.to_owned(),
                     retry_after,
