@@ -419,3 +419,34 @@ fn configuration_mistakes_are_refused() {
     assert!(JwtKey::hmac(&[0; 47], Algorithm::HS384).is_err());
     assert!(JwtKey::hmac(&[0; 48], Algorithm::HS384).is_ok());
 }
+
+#[tokio::test]
+async fn a_cached_token_lets_no_variant_in_and_its_entry_ends_at_its_expiry() {
+    let key = TestKey::rsa();
+    let auth = JwtAuthenticator::builder()
+        .key(key.verification_key())
+        .issuer(ISSUER)
+        .audience(RESOURCE)
+        .leeway(Duration::ZERO)
+        .build()
+        .unwrap();
+    let token = claims("alice").expires_in(1).sign(&key);
+    assert_eq!(present(&auth, &token).await.unwrap().id, "alice");
+    // Now cached: tokens that differ from it are still checked in full.
+    assert_invalid(
+        present(&auth, &tamper_signature(&token)).await,
+        "signature does not verify",
+    );
+    let escalated = tamper_payload(&token, &claims("alice").scope("*"));
+    assert_invalid(
+        present(&auth, &escalated).await,
+        "signature does not verify",
+    );
+    assert_eq!(present(&auth, &token).await.unwrap().id, "alice");
+    // Past its `exp` the cached principal is gone and the token is checked again: expired.
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    assert!(matches!(
+        present(&auth, &token).await,
+        Err(AuthError::Expired)
+    ));
+}

@@ -312,9 +312,33 @@ pub(crate) fn may_be_refusal(reply: &[u8]) -> bool {
 
 /// The owner a legacy session is bound to: the principal that opened it (its authentication
 /// method and id). A request of another principal does not find the session.
-pub(crate) fn owner_of(authentication: &Authentication) -> Option<Arc<str>> {
-    match authentication {
-        Authentication::Principal(p) => Some(Arc::from(format!("{:?}:{}", p.method, p.id))),
-        _ => None,
+#[derive(Debug, Clone)]
+pub(crate) struct Owner {
+    method: mcp_auth::AuthMethod,
+    id: Box<str>,
+}
+
+impl Owner {
+    /// The owner of a session `authentication` opens (`None`: nobody authenticated).
+    pub(crate) fn of(authentication: &Authentication) -> Option<Self> {
+        match authentication {
+            Authentication::Principal(p) => Some(Self {
+                method: p.method,
+                id: p.id.as_str().into(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether a request made as `authentication` may use what `owner` opened; compares in
+    /// place, since it runs on every request of a session.
+    pub(crate) fn admits(owner: Option<&Self>, authentication: &Authentication) -> bool {
+        match (owner, authentication) {
+            (Some(owner), Authentication::Principal(p)) => {
+                owner.method == p.method && *owner.id == *p.id
+            }
+            (None, Authentication::Principal(_)) | (Some(_), _) => false,
+            (None, _) => true,
+        }
     }
 }

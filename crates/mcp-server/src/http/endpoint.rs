@@ -30,7 +30,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::HttpOptions;
-use super::auth::{AuthState, may_be_refusal, owner_of};
+use super::auth::{AuthState, Owner, may_be_refusal};
 use super::exchange::{self, Exchange, ReaderStart, SseStream, Step};
 use super::guard::{Guard, Refusal};
 use super::session::{InUse, STANDALONE, Sessions, new_session_id};
@@ -631,10 +631,7 @@ async fn legacy_post(
             _ => missing_session(),
         };
     };
-    let Some(in_use) = state
-        .sessions
-        .use_session(session_id, owner_of(&caller).as_deref())
-    else {
+    let Some(in_use) = state.sessions.use_session(session_id, &caller) else {
         return unknown_session();
     };
     if let Err(r) = check_legacy_version(&state.server, headers) {
@@ -668,7 +665,7 @@ async fn initialize(
 ) -> Response {
     let (outbox, standalone) = mpsc::channel(STREAM_CAPACITY);
     let conn = Arc::new(Connection::new(outbox));
-    let owner = owner_of(&caller);
+    let owner = Owner::of(&caller);
     let Some(reply) = state
         .server
         .handle(&conn, req, CancellationToken::new(), caller)
@@ -926,10 +923,7 @@ fn get(state: &Arc<HttpState>, headers: &HeaderMap, caller: &Authentication) -> 
     let Some(session_id) = session_of(headers) else {
         return missing_session();
     };
-    let Some(in_use) = state
-        .sessions
-        .use_session(session_id, owner_of(caller).as_deref())
-    else {
+    let Some(in_use) = state.sessions.use_session(session_id, caller) else {
         return unknown_session();
     };
     if let Err(r) = check_legacy_version(&state.server, headers) {
@@ -972,10 +966,7 @@ fn delete(state: &Arc<HttpState>, headers: &HeaderMap, caller: &Authentication) 
     let Some(session_id) = session_of(headers) else {
         return missing_session();
     };
-    if state
-        .sessions
-        .remove(session_id, owner_of(caller).as_deref())
-    {
+    if state.sessions.remove(session_id, caller) {
         status_only(StatusCode::OK)
     } else {
         unknown_session()

@@ -10,7 +10,9 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use super::auth::Owner;
 use super::event_store::{EventLog, StoredEvent};
+use crate::request::Authentication;
 use crate::server::Server;
 use crate::service::Connection;
 
@@ -53,9 +55,8 @@ pub(crate) struct Session {
     created_ms: u64,
     /// The client sent `notifications/initialized` (or a later request).
     pub(crate) initialized: AtomicBool,
-    /// The principal that opened the session (see `auth::owner_of`); requests of another
-    /// principal do not find it.
-    owner: Option<Arc<str>>,
+    /// The principal that opened the session; requests of another principal do not find it.
+    owner: Option<Owner>,
 }
 
 impl Session {
@@ -65,7 +66,7 @@ impl Session {
         standalone: mpsc::Receiver<Vec<u8>>,
         log: Arc<dyn EventLog>,
         now_ms: u64,
-        owner: Option<Arc<str>>,
+        owner: Option<Owner>,
     ) -> Self {
         Self {
             id,
@@ -268,7 +269,7 @@ impl Sessions {
         conn: Arc<Connection>,
         standalone: mpsc::Receiver<Vec<u8>>,
         log: Arc<dyn EventLog>,
-        owner: Option<Arc<str>>,
+        owner: Option<Owner>,
     ) -> Result<Arc<Session>, Full> {
         let id: Arc<str> = id.into();
         let session = Arc::new(Session::new(
@@ -308,11 +309,15 @@ impl Sessions {
     }
 
     /// The session with this id, marked busy for the caller; `None` when there is none, it
-    /// ended, or it belongs to another principal than `owner` (a session id is not a
+    /// ended, or another principal than `caller` opened it (a session id is not a
     /// credential: one that leaked is useless to anyone else).
-    pub(crate) fn use_session(self: &Arc<Self>, id: &str, owner: Option<&str>) -> Option<InUse> {
+    pub(crate) fn use_session(
+        self: &Arc<Self>,
+        id: &str,
+        caller: &Authentication,
+    ) -> Option<InUse> {
         let session = self.map.read().ok()?.get(id).cloned()?;
-        if session.ended() || session.owner.as_deref() != owner {
+        if session.ended() || !Owner::admits(session.owner.as_ref(), caller) {
             return None;
         }
         session.busy.fetch_add(1, Ordering::SeqCst);
@@ -334,10 +339,10 @@ impl Sessions {
         }
     }
 
-    /// Ends a session (DELETE) of `owner`; `false` if it has none of that id.
-    pub(crate) fn remove(&self, id: &str, owner: Option<&str>) -> bool {
+    /// Ends a session (DELETE) `caller` opened; `false` if it has none of that id.
+    pub(crate) fn remove(&self, id: &str, caller: &Authentication) -> bool {
         let removed = self.map.write().ok().and_then(|mut m| {
-            if m.get(id)?.owner.as_deref() != owner {
+            if !Owner::admits(m.get(id)?.owner.as_ref(), caller) {
                 return None;
             }
             m.remove(id)

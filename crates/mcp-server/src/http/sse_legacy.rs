@@ -29,7 +29,9 @@ use mcp_protocol::error::code;
 use mcp_transport::sse;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
+use super::auth::Owner;
 use super::endpoint::{HttpState, guard_refusal, read_body, rpc_error, sse_response};
+use crate::request::Authentication;
 
 /// Where the 2024-11-05 endpoints live and how many streams they serve.
 #[derive(Debug, Clone)]
@@ -84,16 +86,16 @@ impl LegacySseState {
         }
     }
 
-    /// The input queue of the stream `id`, when `owner` opened it.
-    fn sender(&self, id: &str, owner: Option<&str>) -> Option<mpsc::Sender<Vec<u8>>> {
+    /// The input queue of the stream `id`, when `caller` opened it.
+    fn sender(&self, id: &str, caller: &Authentication) -> Option<mpsc::Sender<Vec<u8>>> {
         let sessions = self.sessions.lock().ok()?;
         let (sender, opened_by) = sessions.get(id)?;
-        (opened_by.as_deref() == owner).then(|| sender.clone())
+        Owner::admits(opened_by.as_ref(), caller).then(|| sender.clone())
     }
 }
 
 /// A stream's input queue and the principal that opened it.
-type OpenStream = (mpsc::Sender<Vec<u8>>, Option<Arc<str>>);
+type OpenStream = (mpsc::Sender<Vec<u8>>, Option<Owner>);
 
 /// Ends the session when its stream is dropped (the client went away, or shutdown).
 struct Registration {
@@ -136,7 +138,7 @@ pub(crate) async fn open(State(state): State<Arc<HttpState>>, request: Request) 
     let (in_tx, in_rx) = mpsc::channel(legacy.options.queue.max(1));
     let (out_tx, out_rx) = mpsc::channel(1024);
     if let Ok(mut s) = legacy.sessions.lock() {
-        s.insert(id.clone(), (in_tx, super::auth::owner_of(&caller)));
+        s.insert(id.clone(), (in_tx, Owner::of(&caller)));
     }
     let server = state.server.clone();
     state.background.spawn(async move {
@@ -234,7 +236,7 @@ pub(crate) async fn post(State(state): State<Arc<HttpState>>, request: Request) 
         Err(refusal) => return refusal,
     };
     // A stream answers only the principal that opened it.
-    let Some(sender) = legacy.sender(&session, super::auth::owner_of(&caller).as_deref()) else {
+    let Some(sender) = legacy.sender(&session, &caller) else {
         return rpc_error(
             StatusCode::NOT_FOUND,
             code::INVALID_REQUEST,
