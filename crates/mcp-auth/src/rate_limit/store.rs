@@ -22,7 +22,9 @@ pub(crate) enum BucketKey<K> {
 /// idle keys (`retain_recent`) to make room.
 #[derive(Debug)]
 pub(crate) struct BoundedStore<K: Hash + Eq + Clone> {
-    map: DashMapStateStore<BucketKey<K>>,
+    /// Keys are principal ids and tool names, hashed on every check: a randomly seeded fast
+    /// hash instead of SipHash.
+    map: DashMapStateStore<BucketKey<K>, foldhash::quality::RandomState>,
     max_keys: usize,
     /// Set when a newcomer was sent to the overflow bucket: the owner's cue to sweep. (Counting
     /// the table locks every shard, so only newcomers do it, never a tracked key's check.)
@@ -32,7 +34,7 @@ pub(crate) struct BoundedStore<K: Hash + Eq + Clone> {
 impl<K: Hash + Eq + Clone> BoundedStore<K> {
     pub(crate) fn new(max_keys: usize, turned_away: Arc<AtomicBool>) -> Self {
         Self {
-            map: DashMapStateStore::default(),
+            map: DashMapStateStore::with_hasher(foldhash::quality::RandomState::default()),
             max_keys: max_keys.max(1),
             turned_away,
         }

@@ -77,7 +77,7 @@ impl CircuitBreakerLayer {
         Self {
             breakers: Arc::new(Breakers {
                 config,
-                tools: RwLock::new(HashMap::new()),
+                tools: RwLock::new(HashMap::default()),
             }),
         }
     }
@@ -128,7 +128,7 @@ impl<S> Layer<S> for CircuitBreakerLayer {
 #[derive(Debug)]
 pub(super) struct Breakers {
     config: CircuitBreakerConfig,
-    tools: RwLock<HashMap<Arc<str>, Arc<Mutex<Breaker>>>>,
+    tools: RwLock<HashMap<Arc<str>, Arc<Mutex<Breaker>>, foldhash::quality::RandomState>>,
 }
 
 fn lock(cell: &Mutex<Breaker>) -> MutexGuard<'_, Breaker> {

@@ -26,8 +26,15 @@ pub(super) struct Collectors {
     /// The series of each (method, tool) pair seen, resolved once: a request then updates
     /// them without hashing its labels three times over. Only methods (static names) and
     /// tools the router knows are keys, so this stays as small as the label sets themselves.
-    pub(super) series: RwLock<HashMap<&'static str, HashMap<String, Arc<Series>>>>,
+    pub(super) series: RwLock<SeriesMap>,
 }
+
+/// The series by method, then by tool (a randomly seeded fast hash: looked up per request).
+pub(super) type SeriesMap = HashMap<
+    &'static str,
+    HashMap<String, Arc<Series>, foldhash::quality::RandomState>,
+    foldhash::quality::RandomState,
+>;
 
 /// The series one (method, tool) pair updates on every request.
 pub(super) struct Series {
@@ -153,7 +160,7 @@ impl Metrics {
                 duration,
                 in_flight,
                 refusals,
-                series: RwLock::new(HashMap::new()),
+                series: RwLock::new(HashMap::default()),
                 cache,
                 sessions,
             }),
