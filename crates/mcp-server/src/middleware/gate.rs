@@ -15,7 +15,8 @@ pin_project! {
     pub struct GateFuture<F> {
         #[pin]
         inner: Option<F>,
-        refused: Option<McpResponse>,
+        // Boxed: refusals are rare, and every layer around this one carries the future inline.
+        refused: Option<Box<McpResponse>>,
     }
 }
 
@@ -38,7 +39,7 @@ impl<F> GateFuture<F> {
     pub(crate) fn refused(response: McpResponse) -> Self {
         Self {
             inner: None,
-            refused: Some(response),
+            refused: Some(Box::new(response)),
         }
     }
 }
@@ -54,7 +55,7 @@ where
         match this.inner.as_pin_mut() {
             Some(inner) => inner.poll(cx),
             None => match this.refused.take() {
-                Some(response) => Poll::Ready(Ok(response)),
+                Some(response) => Poll::Ready(Ok(*response)),
                 None => Poll::Pending,
             },
         }

@@ -12,7 +12,8 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: Option<F>,
-        refused: Option<McpResponse>,
+        // Boxed: refusals are rare, and every layer around this one carries the future inline.
+        refused: Option<Box<McpResponse>>,
         admission: Option<Admission>,
     }
 
@@ -54,7 +55,7 @@ impl<F> ResponseFuture<F> {
     pub(super) fn refused(response: McpResponse) -> Self {
         Self {
             inner: None,
-            refused: Some(response),
+            refused: Some(Box::new(response)),
             admission: None,
         }
     }
@@ -70,7 +71,7 @@ where
         let this = self.project();
         let Some(inner) = this.inner.as_pin_mut() else {
             return match this.refused.take() {
-                Some(response) => Poll::Ready(Ok(response)),
+                Some(response) => Poll::Ready(Ok(*response)),
                 None => Poll::Pending,
             };
         };
