@@ -122,6 +122,7 @@ pub(crate) fn run() -> ExitCode {
     let context = Context {
         spec_dir: resolve_spec_dir(std::env::var_os(SPEC_DIR_VAR), &cwd, &root),
     };
+    forget_failed_rustc_probes(&crate::bench::target_dir(&root));
 
     let mut results = Vec::with_capacity(STEPS.len());
     for (index, step) in STEPS.iter().enumerate() {
@@ -144,6 +145,31 @@ pub(crate) fn run() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Deletes cargo's cache of rustc probes when it holds a failed one. Cargo keeps the output
+/// of `rustc - --print=cfg ...` in `target/.rustc_info.json` and replays it, failure
+/// included, to every later build with the same flags; on this project's VM a probe that once
+/// read stray text on its standard input has failed every later cargo step that way. Cargo
+/// rebuilds the file on its next run.
+fn forget_failed_rustc_probes(target: &Path) {
+    let path = target.join(".rustc_info.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    if has_failed_probe(&text) {
+        println!(
+            "ci: {} holds a failed rustc probe; removed so cargo probes again",
+            path.display()
+        );
+        let _ = std::fs::remove_file(&path);
+    }
+}
+
+/// Whether a `.rustc_info.json` text records a failed probe.
+fn has_failed_probe(text: &str) -> bool {
+    text.replace(char::is_whitespace, "")
+        .contains("\"success\":false")
 }
 
 /// Prints the per-step table and, as the very last line, `N passed, M failed`.
@@ -408,6 +434,25 @@ fn normalize(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_rustc_probe_is_recognised_and_a_good_cache_kept() {
+        let failed = r#"{"rustc_fingerprint":1,"outputs":{"7":{"success":false,"status":"exit status: 1","code":1,"stdout":"","stderr":"error"},"8":{"success":true,"status":"","code":0,"stdout":"rustc 1.95.0","stderr":""}},"successes":{}}"#;
+        let good = r#"{"rustc_fingerprint":1,"outputs":{"8":{"success": true,"status":"","code":0,"stdout":"rustc 1.95.0","stderr":""}},"successes":{}}"#;
+        assert!(has_failed_probe(failed));
+        assert!(!has_failed_probe(good));
+
+        let dir = std::env::temp_dir().join(format!("xtask-probe-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(".rustc_info.json");
+        std::fs::write(&path, good).unwrap();
+        forget_failed_rustc_probes(&dir);
+        assert!(path.exists(), "a cache without failures is kept");
+        std::fs::write(&path, failed).unwrap();
+        forget_failed_rustc_probes(&dir);
+        assert!(!path.exists(), "a cache with a failed probe is removed");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn the_last_line_is_plain_counts() {
