@@ -288,17 +288,17 @@ impl MultiClient {
         {
             // Whether a tool is safe to repeat comes from its annotations: the first call to a
             // server lists its tools once (one attempt; later listings keep them up to date).
+            // Boxed: it runs once per server, and would otherwise grow every call's future.
             let generation = server.tools_generation.load(Ordering::Acquire);
-            let listed = self
-                .attempt(
-                    config,
-                    &server,
-                    Method::ToolsList,
-                    None,
-                    &|c: Client, _| async move { c.list_tools().await.map_err(wrap(server_name)) },
-                )
-                .await
-                .0;
+            let listed = Box::pin(self.attempt(
+                config,
+                &server,
+                Method::ToolsList,
+                None,
+                &|c: Client, _| async move { c.list_tools().await.map_err(wrap(server_name)) },
+            ))
+            .await
+            .0;
             match listed {
                 Ok(tools) => self.remember(&server, generation, &tools),
                 Err(e) => {

@@ -378,6 +378,28 @@ impl Pool {
         &'a self,
         server: &'a Arc<Server>,
     ) -> Result<Lease<'a>, AcquireError> {
+        // A hit takes only this server's slot lock, not the pool-wide one: calls to different
+        // servers do not contend, and the clock is not read.
+        if self.options.reuse {
+            let Ok(mut slot) = server.slot.lock() else {
+                return Err(AcquireError::Closed);
+            };
+            if let Some(lease) = self.lease_live(server, &mut slot) {
+                return Ok(lease);
+            }
+        }
+        // Anything else (no connection, a dead one, no reuse) goes the long way, boxed: it
+        // holds a connect's state (kilobytes), which the hit path and every future that
+        // awaits this one would otherwise carry and copy on every call.
+        Box::pin(self.acquire_slow(server)).await
+    }
+
+    /// [`acquire`](Self::acquire) past a miss: looks again under both locks, connects, or waits
+    /// for room.
+    async fn acquire_slow<'a>(
+        &'a self,
+        server: &'a Arc<Server>,
+    ) -> Result<Lease<'a>, AcquireError> {
         if !self.options.reuse {
             if self.closed.is_cancelled() {
                 return Err(AcquireError::Closed);
@@ -391,17 +413,6 @@ impl Pool {
                 owned: true,
                 finished: None,
             });
-        }
-        // A hit takes only this server's slot lock, not the pool-wide one: calls to different
-        // servers do not contend, and the clock is not read. Anything else (no connection, a
-        // dead one) goes the long way below, which looks again under both locks.
-        {
-            let Ok(mut slot) = server.slot.lock() else {
-                return Err(AcquireError::Closed);
-            };
-            if let Some(lease) = self.lease_live(server, &mut slot) {
-                return Ok(lease);
-            }
         }
         let mut waiting: Option<(Waiting<'_>, Instant)> = None;
         loop {
