@@ -9,7 +9,7 @@
 
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
-use std::process::{ExitCode, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::process::{cargo, describe_status, display, repo_root, run_ok};
@@ -122,7 +122,10 @@ pub(crate) fn run() -> ExitCode {
     let context = Context {
         spec_dir: resolve_spec_dir(std::env::var_os(SPEC_DIR_VAR), &cwd, &root),
     };
-    forget_failed_rustc_probes(&crate::bench::target_dir(&root));
+    let target = crate::bench::target_dir(&root);
+    forget_failed_rustc_probes(&target);
+    crate::process::build_without_incremental();
+    report_free_disk(&target);
 
     let mut results = Vec::with_capacity(STEPS.len());
     for (index, step) in STEPS.iter().enumerate() {
@@ -163,6 +166,30 @@ fn forget_failed_rustc_probes(target: &Path) {
             path.display()
         );
         let _ = std::fs::remove_file(&path);
+    }
+}
+
+/// Prints how much disk is free where the build goes (a full disk fails every build step at
+/// once, and this line tells that apart from a failing change).
+fn report_free_disk(target: &Path) {
+    let at = if target.exists() {
+        target
+    } else {
+        target.parent().unwrap_or(target)
+    };
+    match Command::new("df")
+        .args(["-Ph"])
+        .arg(at)
+        .stdin(Stdio::null())
+        .output()
+    {
+        Ok(output) if output.status.success() => {
+            let text = String::from_utf8_lossy(&output.stdout);
+            if let Some(line) = text.lines().nth(1) {
+                println!("ci: disk of {}: {line}", at.display());
+            }
+        }
+        _ => println!("ci: could not read the free disk of {}", at.display()),
     }
 }
 
@@ -208,7 +235,7 @@ fn format_duration(duration: Duration) -> String {
 }
 
 /// Runs `command` as a single pass/fail check, echoing it first.
-fn single_check(mut command: std::process::Command) -> Outcome {
+fn single_check(mut command: Command) -> Outcome {
     println!("$ {}", display(&command));
     Outcome::check(run_ok(&mut command), "")
 }

@@ -2,7 +2,8 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The workspace root: the parent of the `xtask` crate's manifest folder.
 pub(crate) fn repo_root() -> PathBuf {
@@ -19,10 +20,32 @@ fn cargo_program() -> OsString {
         .unwrap_or_else(|| OsString::from("cargo"))
 }
 
+/// Whether the cargo commands xtask starts build without incremental compilation.
+static NOT_INCREMENTAL: AtomicBool = AtomicBool::new(false);
+
+/// Makes every later [`cargo`] command (and the README's command) build without incremental
+/// compilation: `cargo xtask ci` builds once, so the incremental caches (gigabytes for this
+/// workspace) would only cost disk and time.
+pub(crate) fn build_without_incremental() {
+    NOT_INCREMENTAL.store(true, Ordering::Relaxed);
+}
+
+/// Sets what every cargo invocation from xtask shares on `command`: nothing on its standard
+/// input (a probe like `rustc -` must never read the caller's input) and, under `cargo xtask
+/// ci`, `CARGO_INCREMENTAL=0`.
+pub(crate) fn for_cargo(command: &mut Command) -> &mut Command {
+    command.stdin(Stdio::null());
+    if NOT_INCREMENTAL.load(Ordering::Relaxed) {
+        command.env("CARGO_INCREMENTAL", "0");
+    }
+    command
+}
+
 /// A `cargo` command with `args`, to be run from the repository root.
 pub(crate) fn cargo(args: &[&str]) -> Command {
     let mut command = Command::new(cargo_program());
     command.args(args).current_dir(repo_root());
+    for_cargo(&mut command);
     command
 }
 

@@ -61,7 +61,9 @@ pub(crate) fn step() -> (bool, String) {
         );
     }
     println!("$ {first}");
-    let mut child = match Command::new("sh")
+    let mut command = Command::new("sh");
+    crate::process::for_cargo(&mut command);
+    let mut child = match command
         .arg("-c")
         .arg(&first)
         .current_dir(&root)
