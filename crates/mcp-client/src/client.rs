@@ -737,12 +737,12 @@ impl Client {
     async fn request_with_input<P: Serialize + WithInput, R: DeserializeOwned>(
         &self,
         method: &'static str,
-        mut params: P,
+        params: &mut P,
         options: &CallOptions,
     ) -> Result<R, ClientError> {
         let bad = |e: serde_json::Error| ClientError::Protocol(format!("bad {method} result: {e}"));
         for _ in 0..=self.inner.options.max_input_rounds {
-            let raw = self.request_raw(method, &params, options).await?;
+            let raw = self.request_raw(method, &*params, options).await?;
             // Read `resultType` first, then the result straight into its type: no
             // `serde_json::Value` tree of the whole result on the way (what `CallOutcome`'s
             // deserializer builds).
@@ -860,15 +860,26 @@ impl Client {
                 )));
             }
         };
-        let params = CallToolRequestParams {
+        let mut params = CallToolRequestParams {
             name: name.to_owned(),
             arguments,
             ..CallToolRequestParams::default()
         };
+        self.call_tool_params(&mut params, options).await
+    }
+
+    /// [`call_tool_with`](Self::call_tool_with) on params the caller keeps: they come back as
+    /// they were sent (with the last round's input answers, if the server asked for input), so
+    /// the multi-server client can send the same arguments again without copying them first.
+    pub(crate) async fn call_tool_params(
+        &self,
+        params: &mut CallToolRequestParams,
+        options: &CallOptions,
+    ) -> Result<CallToolResult, ClientError> {
         let result: CallToolResult = self
             .request_with_input("tools/call", params, options)
             .await?;
-        self.check_structured(name, &result)?;
+        self.check_structured(&params.name, &result)?;
         Ok(result)
     }
 
@@ -1027,11 +1038,11 @@ impl Client {
 
     /// Reads a resource.
     pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult, ClientError> {
-        let params = ReadResourceRequestParams {
+        let mut params = ReadResourceRequestParams {
             uri: uri.to_owned(),
             ..ReadResourceRequestParams::default()
         };
-        self.request_with_input("resources/read", params, &CallOptions::default())
+        self.request_with_input("resources/read", &mut params, &CallOptions::default())
             .await
     }
 
@@ -1061,12 +1072,12 @@ impl Client {
         name: &str,
         arguments: std::collections::BTreeMap<String, String>,
     ) -> Result<GetPromptResult, ClientError> {
-        let params = GetPromptRequestParams {
+        let mut params = GetPromptRequestParams {
             name: name.to_owned(),
             arguments: Some(arguments),
             ..GetPromptRequestParams::default()
         };
-        self.request_with_input("prompts/get", params, &CallOptions::default())
+        self.request_with_input("prompts/get", &mut params, &CallOptions::default())
             .await
     }
 

@@ -42,12 +42,13 @@ pub mod retry;
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mcp_protocol::types::{
-    CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource, Tool,
+    CallToolRequestParams, CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource,
+    Tool,
 };
 use serde_json::Value;
 
@@ -306,7 +307,28 @@ impl MultiClient {
                 }
             }
         }
-        let arguments = &arguments;
+        let arguments = match arguments {
+            Value::Object(m) => Some(m),
+            Value::Null => None,
+            other => {
+                return Err(MultiError::Client {
+                    server: server_name.clone(),
+                    source: ClientError::Protocol(format!(
+                        "tool arguments must be an object, not {other}"
+                    )),
+                });
+            }
+        };
+        // The params are lent to each attempt and come back with it, so a retry sends the
+        // same arguments without the call copying them first. Attempts run one after another
+        // and each completes (the client times a call itself), so the slot is always full
+        // when an attempt starts.
+        let params = Mutex::new(Some(CallToolRequestParams {
+            name: name.to_owned(),
+            arguments,
+            ..CallToolRequestParams::default()
+        }));
+        let params = &params;
         self.run(
             config,
             &server,
@@ -314,15 +336,28 @@ impl MultiClient {
             Repeat::Tool(name),
             timeout,
             |c, after| async move {
+                let lent = params.lock().ok().and_then(|mut slot| slot.take());
+                let Some(mut lent) = lent else {
+                    return Err(MultiError::Client {
+                        server: server_name.clone(),
+                        source: ClientError::Protocol(format!(
+                            "the arguments of `{name}` were lost by an abandoned attempt"
+                        )),
+                    });
+                };
+                // A retry starts over: no input answers from an earlier attempt's rounds.
+                lent.input_responses = None;
+                lent.request_state = None;
                 // The client times the call itself (and cancels it at the server).
                 let options = CallOptions {
                     timeout: Some(after),
                     ..CallOptions::default()
                 };
-                let result = c
-                    .call_tool_with(name, arguments.clone(), &options)
-                    .await
-                    .map_err(wrap(server_name))?;
+                let result = c.call_tool_params(&mut lent, &options).await;
+                if let Ok(mut slot) = params.lock() {
+                    *slot = Some(lent);
+                }
+                let result = result.map_err(wrap(server_name))?;
                 if result.is_error() {
                     return Err(tool_error(server_name, name, result));
                 }
