@@ -2,9 +2,10 @@
 //! our client against our server over `https://` in both eras, HTTP+SSE over `https://`, and
 //! `wss://` in both eras; sequential calls on one pooled TLS connection; mutual TLS; a client
 //! that does not trust the CA, a certificate for another host, plain HTTP sent to the HTTPS
-//! port, https to a plain port, stalled handshakes beside a working client; and the
-//! Python SDK's client and the TypeScript SDK's client over our HTTPS endpoint, trusting the
-//! test CA through `SSL_CERT_FILE` / `NODE_EXTRA_CA_CERTS`.
+//! port, https to a plain port, stalled handshakes beside a working client; JWT keys from a
+//! JWKS on `https://` (mcp-auth's fetcher), and its default fetcher refusing an untrusted CA;
+//! and the Python SDK's client and the TypeScript SDK's client over our HTTPS endpoint,
+//! trusting the test CA through `SSL_CERT_FILE` / `NODE_EXTRA_CA_CERTS`.
 
 mod common;
 mod peer_env;
@@ -939,4 +940,113 @@ async fn the_typescript_sdk_client_over_https_and_https_sse() {
         println!("{what}: server-info, tools/list, tools/call passed");
     }
     server.stop().await;
+}
+
+/// A JWKS document served over HTTPS on 127.0.0.1: one bare HTTP/1.1 answer per connection.
+struct HttpsJwks {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl HttpsJwks {
+    async fn start(pki: &Pki, document: String) -> Self {
+        let tls = ServerTls::from_pem(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes())
+            .expect("server TLS");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(tls.config()));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (acceptor, document) = (acceptor.clone(), document.clone());
+                tokio::spawn(async move {
+                    let Ok(Ok(mut tls)) = tokio::time::timeout(LIMIT, acceptor.accept(tcp)).await
+                    else {
+                        return;
+                    };
+                    let mut head = Vec::new();
+                    let mut buf = [0_u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+                        match tls.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/jwk-set+json\r\n\
+                         content-length: {}\r\nconnection: close\r\n\r\n{document}",
+                        document.len()
+                    );
+                    let _ = tls.write_all(answer.as_bytes()).await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+        Self { addr, task }
+    }
+
+    fn url(&self) -> String {
+        format!("https://127.0.0.1:{}/jwks.json", self.addr.port())
+    }
+}
+
+impl Drop for HttpsJwks {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwt_keys_come_from_an_https_jwks_and_an_untrusted_one_is_unavailable() {
+    use mcp_auth::AuthErrorKind;
+    use mcp_auth::fetch::HyperFetcher;
+    use mcp_auth::jwt::{JwksSource, JwtAuthenticator};
+    use mcp_auth::test_util::{TestClaims, TestKey, jwks};
+
+    const ISSUER: &str = "https://issuer.test";
+    const AUDIENCE: &str = "https://mcp.test/mcp";
+    let pki = Pki::new(&["127.0.0.1"]);
+    let key = TestKey::rsa();
+    let server = HttpsJwks::start(&pki, jwks(&[&key]).to_string()).await;
+    let authenticator = |source: JwksSource| {
+        JwtAuthenticator::builder()
+            .jwks(source)
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+            .build()
+            .expect("authenticator")
+    };
+    let token = TestClaims::new(ISSUER, AUDIENCE, "alice").sign(&key);
+
+    // A fetcher that trusts the test CA gets the keys over TLS, and the token verifies.
+    let trusting = HyperFetcher::https_with(&pki.trust()).expect("TLS configuration");
+    let source = JwksSource::builder(server.url())
+        .fetcher(Arc::new(trusting))
+        .build()
+        .expect("source");
+    let auth = authenticator(source.clone());
+    let principal = bounded("verifying over https", auth.verify(&token))
+        .await
+        .expect("a token signed by a key from the https JWKS");
+    assert_eq!(principal.id, "alice");
+    assert_eq!(source.fetch_count(), 1);
+
+    // The default fetcher speaks TLS as well: it reaches the server and refuses a certificate
+    // from a CA it does not trust, as an unavailable key source (503, retryable), not as a
+    // bad token.
+    let source = JwksSource::builder(server.url()).build().expect("source");
+    let error = bounded(
+        "verifying with the default fetcher",
+        authenticator(source).verify(&token),
+    )
+    .await
+    .expect_err("an untrusted certificate");
+    assert_eq!(error.kind(), AuthErrorKind::Unavailable, "{error}");
+    let text = error.to_string().to_lowercase();
+    assert!(
+        text.contains("certificate") && !text.contains("scheme"),
+        "the TLS check refused it: {error}"
+    );
 }

@@ -1,10 +1,12 @@
 //! The small HTTP client behind JWKS and token introspection.
 //!
-//! Authenticators fetch through the [`HttpFetch`] trait, so TLS (or a proxy, or a test
-//! double for a third-party server) is plugged in without this crate choosing a TLS stack:
-//! [`HyperFetcher::http`] speaks plain HTTP (enough for loopback and tests), and
-//! [`HyperFetcher::with_connector`] takes any hyper-util connector, such as an HTTPS connector
-//! built on rustls.
+//! Authenticators fetch through the [`HttpFetch`] trait, so a proxy, mutual TLS or another
+//! TLS stack is plugged in with [`HyperFetcher::with_connector`] (any hyper-util connector) or
+//! an implementation of the trait. With the `tls` feature (implied by `jwks`, `introspection`
+//! and `oauth-client`), [`HyperFetcher::https`] speaks `http://` and `https://` (rustls,
+//! trusting the bundled Mozilla roots and the system's), and it is what JWKS sources,
+//! introspection and the OAuth client use unless given a fetcher; [`HyperFetcher::http`]
+//! speaks plain HTTP only.
 //!
 //! Every fetch has a deadline and a body size limit ([`FetchLimits`]); a response over the
 //! limit is cut off as soon as the limit is passed, never buffered whole.
@@ -75,8 +77,8 @@ pub trait HttpFetch: Send + Sync + fmt::Debug + 'static {
 ///
 /// ```
 /// use mcp_auth::fetch::HyperFetcher;
-/// // Plain HTTP, for loopback and tests. For HTTPS, pass an HTTPS connector:
-/// // `HyperFetcher::with_connector(https_connector)`.
+/// // Plain HTTP only, for loopback and tests. With the `tls` feature, `HyperFetcher::https()`
+/// // also speaks https://, and `HyperFetcher::https_with(&tls_options)` trusts a private CA.
 /// let fetcher = HyperFetcher::http();
 /// # drop(fetcher);
 /// ```
@@ -106,6 +108,48 @@ impl HyperFetcher<HttpConnector> {
         connector.set_nodelay(true);
         Self::with_connector(connector)
     }
+}
+
+/// How long connecting (TCP and the TLS handshake) may take for [`HyperFetcher::https`]; the
+/// whole exchange is bounded by [`FetchLimits::timeout`] as well.
+#[cfg(feature = "tls")]
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[cfg(feature = "tls")]
+pub use mcp_transport::tls::{TlsError, TlsOptions, TrustedRoots};
+
+#[cfg(feature = "tls")]
+impl HyperFetcher<mcp_transport::connect::Connector> {
+    /// A fetcher for `http://` and `https://` URLs, checking certificates against the bundled
+    /// Mozilla roots and the system's ([`TlsOptions::default`]). The TLS configuration is
+    /// built once per process.
+    pub fn https() -> Result<Self, TlsError> {
+        Self::https_with(&TlsOptions::default())
+    }
+
+    /// A fetcher for `http://` and `https://` URLs with these TLS options: a private CA
+    /// ([`TlsOptions::add_roots_pem`]), only the system's roots, a client certificate...
+    pub fn https_with(options: &TlsOptions) -> Result<Self, TlsError> {
+        let config = options.client_config()?;
+        Ok(Self::with_connector(
+            mcp_transport::connect::Connector::with_tls(CONNECT_TIMEOUT, config),
+        ))
+    }
+}
+
+/// The fetcher of a JWKS source, an introspection client or the OAuth client that was given
+/// none: `http://` and `https://` with the `tls` feature (plain HTTP only if no TLS
+/// configuration can be built), `http://` only without it.
+#[cfg(any(feature = "jwks", feature = "introspection", feature = "oauth-client"))]
+pub(crate) fn default_fetcher() -> std::sync::Arc<dyn HttpFetch> {
+    #[cfg(feature = "tls")]
+    match HyperFetcher::https() {
+        Ok(fetcher) => return std::sync::Arc::new(fetcher),
+        Err(e) => {
+            tracing::warn!(error = %e, "no TLS configuration: fetching over plain HTTP only");
+        }
+    }
+    std::sync::Arc::new(HyperFetcher::http())
 }
 
 impl<C> HyperFetcher<C>

@@ -15,7 +15,7 @@ use crate::credential::{
     DEFAULT_MAX_CREDENTIAL_LEN, authorization_credential, refuse_query_credentials,
 };
 use crate::error::{AuthError, ConfigError};
-use crate::fetch::{FetchLimits, HttpFetch, HyperFetcher, is_loopback};
+use crate::fetch::{FetchLimits, HttpFetch, is_loopback};
 use crate::oauth::resource_server::same_resource;
 use crate::principal::{AuthMethod, Principal};
 use crate::roles::Roles;
@@ -334,7 +334,10 @@ impl Authenticator for IntrospectionAuthenticator {
 }
 
 impl IntrospectionAuthenticatorBuilder {
-    /// Fetches through this client (for HTTPS, a [`HyperFetcher`] with a TLS connector).
+    /// Fetches through this client: for a private CA,
+    /// [`HyperFetcher::https_with`](crate::fetch::HyperFetcher::https_with); for a proxy,
+    /// [`HyperFetcher::with_connector`](crate::fetch::HyperFetcher::with_connector). Default:
+    /// [`HyperFetcher::https`](crate::fetch::HyperFetcher::https).
     pub fn fetcher(mut self, fetcher: Arc<dyn HttpFetch>) -> Self {
         self.fetcher = Some(fetcher);
         self
@@ -439,9 +442,7 @@ impl IntrospectionAuthenticatorBuilder {
         Ok(IntrospectionAuthenticator {
             endpoint,
             client_auth: self.client_auth,
-            fetcher: self
-                .fetcher
-                .unwrap_or_else(|| Arc::new(HyperFetcher::http())),
+            fetcher: self.fetcher.unwrap_or_else(crate::fetch::default_fetcher),
             limits: self.limits,
             cache: moka::sync::Cache::builder()
                 .max_capacity(self.cache_capacity)

@@ -4,6 +4,10 @@
 //! One stream type serves the HTTP pool and the WebSocket client, so both get the same TLS
 //! policy and the same classification of its failures. Not hyper-rustls: its handshake has no
 //! timeout of its own, and the WebSocket client needs the TLS stream anyway.
+//!
+//! [`Connector`] is public so that other hyper-util clients (`mcp-auth`'s fetcher for JWKS,
+//! introspection and OAuth) connect the same way, with the same TLS configuration
+//! ([`TlsOptions`](crate::tls::TlsOptions)).
 
 use std::io;
 use std::pin::Pin;
@@ -12,10 +16,13 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-/// A client connection, plain or TLS.
+/// A client connection, plain or TLS: what [`Connector`] connects.
 #[derive(Debug)]
-pub(crate) enum ClientStream {
+#[non_exhaustive]
+pub enum ClientStream {
+    /// Plain TCP (`http://`, `ws://`).
     Plain(TcpStream),
+    /// TLS over TCP (`https://`, `wss://`).
     #[cfg(feature = "tls")]
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
@@ -111,7 +118,7 @@ impl AsyncWrite for ClientStream {
 }
 
 #[cfg(feature = "http-client")]
-pub(crate) use pool::Connector;
+pub use pool::Connector;
 
 #[cfg(feature = "http-client")]
 mod pool {
@@ -139,10 +146,19 @@ mod pool {
 
     type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-    /// The HTTP pool's connector: TCP (`TCP_NODELAY`), then TLS for `https` URIs, within
-    /// `timeout`.
+    /// A hyper-util connector: TCP (`TCP_NODELAY`), then TLS for `https` URIs, the two within
+    /// one timeout. The HTTP client transport's pool connects with it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_transport::connect::Connector;
+    ///
+    /// // `http://` only; with the `tls` feature, `Connector::with_tls` also speaks `https://`.
+    /// let connector = Connector::plain(Duration::from_secs(10));
+    /// # drop(connector);
+    /// ```
     #[derive(Debug, Clone)]
-    pub(crate) struct Connector {
+    pub struct Connector {
         tcp: HttpConnector,
         #[cfg(feature = "tls")]
         tls: Option<std::sync::Arc<rustls::ClientConfig>>,
@@ -152,6 +168,24 @@ mod pool {
     }
 
     impl Connector {
+        /// A connector for `http://` URIs only; connecting takes at most `timeout`. An
+        /// `https://` URI fails to connect, saying so.
+        pub fn plain(timeout: Duration) -> Self {
+            Self::new(
+                timeout,
+                #[cfg(feature = "tls")]
+                None,
+            )
+        }
+
+        /// A connector for `http://` and `https://` URIs, checking servers' certificates with
+        /// `tls` (for example [`TlsOptions::client_config`](crate::tls::TlsOptions::client_config));
+        /// the TCP connect and the TLS handshake together take at most `timeout`.
+        #[cfg(feature = "tls")]
+        pub fn with_tls(timeout: Duration, tls: std::sync::Arc<rustls::ClientConfig>) -> Self {
+            Self::new(timeout, Some(tls))
+        }
+
         /// `tls` is the TLS configuration for `https` URIs (none: only `http`).
         pub(crate) fn new(
             timeout: Duration,
@@ -204,6 +238,9 @@ mod pool {
                             )) as BoxError),
                         }
                     }
+                    Some("https") => Err("an https:// URI needs TLS, and this connector has \
+                         none (see `Connector::with_tls`, feature `tls`)"
+                        .into()),
                     other => Err(format!("cannot connect to a {other:?} URI").into()),
                 }
             })

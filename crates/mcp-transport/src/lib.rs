@@ -32,7 +32,7 @@
 
 pub mod child;
 #[cfg(any(feature = "http-client", feature = "ws-client"))]
-mod connect;
+pub mod connect;
 #[cfg(feature = "http-client")]
 pub mod http_client;
 pub mod sse;

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::key::JwtKey;
 use crate::error::{AuthError, ConfigError};
-use crate::fetch::{FetchLimits, HttpFetch, HyperFetcher, is_loopback};
+use crate::fetch::{FetchLimits, HttpFetch, is_loopback};
 
 /// The most keys kept from one key set; a larger set is cut (and logged).
 const MAX_KEYS: usize = 100;
@@ -255,8 +255,10 @@ fn unknown_kid(kid: Option<&str>) -> AuthError {
 }
 
 impl JwksSourceBuilder {
-    /// Fetches through this client (for HTTPS, give a [`HyperFetcher`] with a TLS connector;
-    /// default: [`HyperFetcher::http`]).
+    /// Fetches through this client: for a private CA,
+    /// [`HyperFetcher::https_with`](crate::fetch::HyperFetcher::https_with); for a proxy,
+    /// [`HyperFetcher::with_connector`](crate::fetch::HyperFetcher::with_connector). Default:
+    /// [`HyperFetcher::https`](crate::fetch::HyperFetcher::https).
     pub fn fetcher(mut self, fetcher: Arc<dyn HttpFetch>) -> Self {
         self.fetcher = Some(fetcher);
         self
@@ -320,9 +322,7 @@ impl JwksSourceBuilder {
             }
             _ => return Err(ConfigError::new("the JWKS URL must be http(s)")),
         }
-        let fetcher = self
-            .fetcher
-            .unwrap_or_else(|| Arc::new(HyperFetcher::http()));
+        let fetcher = self.fetcher.unwrap_or_else(crate::fetch::default_fetcher);
         Ok(JwksSource {
             inner: Arc::new(Inner {
                 url: self.url,

@@ -81,7 +81,7 @@ use self::flow::{Target, now};
 use self::http::Http;
 use self::scope::StepUps;
 use crate::BoxFuture;
-use crate::fetch::{FetchLimits, HttpFetch, HyperFetcher};
+use crate::fetch::{FetchLimits, HttpFetch};
 
 /// How tokens are obtained.
 #[derive(Clone)]
@@ -120,9 +120,10 @@ impl fmt::Debug for OAuthClientBuilder {
 }
 
 impl OAuthClientBuilder {
-    /// The HTTP client for metadata, registration and token requests (default:
-    /// [`HyperFetcher::http`], plain `http://` only; pass one with a TLS connector for
-    /// `https://` servers).
+    /// The HTTP client for metadata, registration and token requests. Default:
+    /// [`HyperFetcher::https`](crate::fetch::HyperFetcher::https), `http://` and `https://`
+    /// with the bundled and system roots; for a private CA,
+    /// [`HyperFetcher::https_with`](crate::fetch::HyperFetcher::https_with).
     pub fn http_client(mut self, fetch: Arc<dyn HttpFetch>) -> Self {
         self.http = Some(fetch);
         self
@@ -236,7 +237,7 @@ impl OAuthClientBuilder {
                 server,
                 key,
                 http: Http::new(
-                    self.http.unwrap_or_else(|| Arc::new(HyperFetcher::http())),
+                    self.http.unwrap_or_else(crate::fetch::default_fetcher),
                     self.limits,
                 ),
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
