@@ -506,3 +506,55 @@ async fn results_are_cached_for_their_ttl_and_dropped_on_update() {
     read(&uncached).await;
     assert_eq!(reads.load(Ordering::SeqCst), 4);
 }
+
+#[tokio::test]
+async fn completion_sees_the_arguments_already_chosen_in_both_eras() {
+    use mcp_server::{CompleteWith, CompletionRequest, Prompt, Router, Server};
+    let cities = |req: CompletionRequest| async move {
+        let known: &[&str] = match req.context.get("country").map(String::as_str) {
+            Some("France") => &["Paris", "Lyon"],
+            Some("Portugal") => &["Porto", "Lisbon"],
+            _ => &["Paris", "Lyon", "Porto", "Lisbon"],
+        };
+        known
+            .iter()
+            .filter(|c| c.starts_with(&req.value))
+            .map(|c| (*c).to_owned())
+            .collect()
+    };
+    let router = Router::new().prompt(
+        Prompt::new("trip")
+            .argument("country", "Where", true)
+            .argument("city", "Which city", true)
+            .complete("city", CompleteWith(cities))
+            .handler(|_| async move { Ok(vec![PromptMessage::user("Plan it.")]) }),
+    );
+    for (options, era) in [
+        (ClientOptions::default(), Era::Modern),
+        (legacy_only(), Era::Legacy),
+    ] {
+        let server = Server::new("completion-test", "1", router.clone());
+        let (client_end, server_end) = mcp_transport::duplex(1 << 20);
+        tokio::spawn(server.serve(server_end.0, server_end.1));
+        let client = Client::connect(client_end, options).await.unwrap();
+        assert_eq!(client.session().unwrap().era(), era);
+        let trip = || CompletionReference::Prompt {
+            name: "trip".into(),
+            title: None,
+        };
+        let country = |c: &str| BTreeMap::from([("country".to_owned(), c.to_owned())]);
+        let france = client
+            .complete_with_context(trip(), "city", "P", country("France"))
+            .await
+            .unwrap();
+        assert_eq!(france.values, ["Paris"], "{era:?}");
+        let portugal = client
+            .complete_with_context(trip(), "city", "P", country("Portugal"))
+            .await
+            .unwrap();
+        assert_eq!(portugal.values, ["Porto"], "{era:?}");
+        let anywhere = client.complete(trip(), "city", "P").await.unwrap();
+        assert_eq!(anywhere.values, ["Paris", "Porto"], "{era:?}");
+        client.close().await;
+    }
+}

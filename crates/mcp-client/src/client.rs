@@ -1,6 +1,6 @@
 //! The client: connection, era detection, requests, and the reader that routes answers.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -1070,7 +1070,7 @@ impl Client {
     pub async fn get_prompt(
         &self,
         name: &str,
-        arguments: std::collections::BTreeMap<String, String>,
+        arguments: BTreeMap<String, String>,
     ) -> Result<GetPromptResult, ClientError> {
         let mut params = GetPromptRequestParams {
             name: name.to_owned(),
@@ -1088,13 +1088,29 @@ impl Client {
         argument: &str,
         value: &str,
     ) -> Result<Completion, ClientError> {
+        self.complete_with_context(reference, argument, value, BTreeMap::new())
+            .await
+    }
+
+    /// Completes an argument knowing the values already chosen for the others (`context`,
+    /// for example the country when completing a city). Sent to servers of 2025-06-18 and
+    /// later; an older session has no such field, and its server completes without it.
+    pub async fn complete_with_context(
+        &self,
+        reference: CompletionReference,
+        argument: &str,
+        value: &str,
+        context: BTreeMap<String, String>,
+    ) -> Result<Completion, ClientError> {
         let params = CompleteRequestParams {
             reference,
             argument: CompletionArgument {
                 name: argument.to_owned(),
                 value: value.to_owned(),
             },
-            context: None,
+            context: (!context.is_empty()).then_some(CompletionContext {
+                arguments: Some(context),
+            }),
             meta: None,
         };
         let r: CompleteResult = self
