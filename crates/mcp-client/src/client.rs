@@ -883,6 +883,23 @@ impl Client {
         Ok(result)
     }
 
+    /// [`call_tool_params`](Self::call_tool_params) taking the boxed params and giving them
+    /// back with the result, so that a caller that may send them again (the multi-server
+    /// client's retries) holds one small future instead of the params, the options and the
+    /// call side by side.
+    #[cfg(feature = "multi")]
+    pub(crate) async fn call_tool_lent(
+        &self,
+        mut params: Box<CallToolRequestParams>,
+        options: CallOptions,
+    ) -> (
+        Box<CallToolRequestParams>,
+        Result<CallToolResult, ClientError>,
+    ) {
+        let result = self.call_tool_params(&mut params, &options).await;
+        (params, result)
+    }
+
     fn remember_output_schemas(&self, tools: &[Tool]) {
         if self.inner.options.structured_output == StructuredCheck::Off {
             return;

@@ -2,7 +2,9 @@
 //! (`mcp-client`) and from raw HTTP requests where the status and headers matter: the rate
 //! limit's 101st call, the cache (executions counted, per principal, single flight, expiry), a
 //! circuit breaker that opens, fails fast and recovers, `/metrics` numbers against the calls
-//! made, the documented layer order, and `/health`.
+//! made, the documented layer order, `/health`, a tool stopped at its time limit, a
+//! concurrency limit that holds and refuses after its wait, and the W3C trace context reaching
+//! the handler.
 
 mod harness;
 
@@ -18,10 +20,11 @@ use mcp_server::http::{HealthCheck, HealthOptions, HttpAuth, HttpOptions, Metric
 use mcp_server::middleware::cache::Partition;
 use mcp_server::middleware::permission::Undeclared;
 use mcp_server::middleware::{
-    AuthLayer, CacheLayer, CircuitBreakerConfig, CircuitBreakerLayer, CircuitState, Metrics,
-    PermissionLayer, ProductionLayer, RateLimitLayer, code,
+    AuthLayer, CacheLayer, CircuitBreakerConfig, CircuitBreakerLayer, CircuitState,
+    ConcurrencyLimitLayer, Metrics, PermissionLayer, ProductionLayer, RateLimitLayer, TimeoutLayer,
+    TraceContext, TraceLayer, code,
 };
-use mcp_server::{Args, Router, Server, Tool, ToolError};
+use mcp_server::{Args, RequestContext, Router, Server, Tool, ToolError};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
@@ -743,4 +746,218 @@ async fn health_and_metrics_can_sit_behind_auth() {
             "{path}"
         );
     }
+}
+
+/// A client of the 2026-07-28 era without credentials.
+async fn anonymous(running: &Running) -> Client {
+    Client::connect_http(
+        &running.url,
+        ClientOptions {
+            era: EraPreference::Modern,
+            ..ClientOptions::default()
+        },
+        HttpClientOptions::default(),
+    )
+    .await
+    .expect("connect")
+}
+
+/// Waits (bounded) until `check` holds.
+async fn until(what: &str, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + harness::WAIT;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Sets its flag when dropped: a handler's future was dropped before it finished.
+struct DropFlag(Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_over_its_time_limit_is_stopped_and_refused_with_31504_and_504() {
+    let finished = Arc::new(AtomicUsize::new(0));
+    let dropped = Arc::new(AtomicBool::new(false));
+    let (done, gone) = (finished.clone(), dropped.clone());
+    let router = Router::new()
+        .tool(Tool::new("echo").handler(|Args(a): Args<Text>| async move { a.text }))
+        .tool(Tool::new("slow").handler(move || {
+            let (done, guard) = (done.clone(), DropFlag(gone.clone()));
+            async move {
+                let _guard = guard;
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                done.fetch_add(1, Ordering::SeqCst);
+                "late"
+            }
+        }));
+    let limits =
+        TimeoutLayer::new(Duration::from_secs(20)).tool("slow", Duration::from_millis(100));
+    let server = Server::new("timed", "1.0.0", router).layer(limits);
+    let running = serve(bind().await, server, HttpOptions::default());
+
+    // Our client: the documented code, and the handler's work is dropped, not left running.
+    let client = anonymous(&running).await;
+    let refused = server_error(client.call_tool("slow", json!({})).await);
+    assert_eq!(refused.code, code::TIMED_OUT, "{refused:?}");
+    until("the slow handler to be dropped", || {
+        dropped.load(Ordering::SeqCst)
+    })
+    .await;
+    // A tool under the default limit is not affected.
+    let echoed = client
+        .call_tool("echo", json!({"text": "quick"}))
+        .await
+        .expect("echo");
+    assert_eq!(text(&echoed), "quick");
+
+    // Raw HTTP: 504 with the same code.
+    let raw = Raw::new(running.addr).call("slow", json!({}), &[]).await;
+    assert_eq!(raw.status, 504, "{}", raw.text);
+    assert_eq!(raw.code(), Some(code::TIMED_OUT));
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        0,
+        "no slow call ever finished"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrency_limit_bounds_running_calls_and_refuses_after_its_wait() {
+    let running_now = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (release, gate) = tokio::sync::watch::channel(false);
+    let (now, peak) = (running_now.clone(), most.clone());
+    let router = Router::new().tool(Tool::new("busy").handler(move || {
+        let (now, peak, mut gate) = (now.clone(), peak.clone(), gate.clone());
+        async move {
+            let here = now.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(here, Ordering::SeqCst);
+            let _ = gate.wait_for(|open| *open).await;
+            now.fetch_sub(1, Ordering::SeqCst);
+            "done"
+        }
+    }));
+    let limit = ConcurrencyLimitLayer::new(2).max_wait(Duration::from_millis(200));
+    let server = Server::new("bounded", "1.0.0", router).layer(limit);
+    let running = serve(bind().await, server, HttpOptions::default());
+    let client = anonymous(&running).await;
+
+    // Two calls take both places and hold them.
+    let held: Vec<_> = (0..2)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.call_tool("busy", json!({})).await })
+        })
+        .collect();
+    until("two calls running", || {
+        running_now.load(Ordering::SeqCst) == 2
+    })
+    .await;
+
+    // A third waits out `max_wait` and is refused: -31503 from our client, 503 with
+    // Retry-After over raw HTTP; neither ran.
+    let refused = server_error(client.call_tool("busy", json!({})).await);
+    assert_eq!(refused.code, code::UNAVAILABLE, "{refused:?}");
+    let raw = Raw::new(running.addr).call("busy", json!({}), &[]).await;
+    assert_eq!(raw.status, 503, "{}", raw.text);
+    assert_eq!(raw.code(), Some(code::UNAVAILABLE));
+    assert!(raw.header("retry-after").is_some());
+    assert_eq!(
+        most.load(Ordering::SeqCst),
+        2,
+        "never more than two at once"
+    );
+
+    // Released, the two finish, and a place is free again.
+    release.send_replace(true);
+    for call in held {
+        let result = call.await.expect("joined").expect("the held call");
+        assert_eq!(text(&result), "done");
+    }
+    let after = client
+        .call_tool("busy", json!({}))
+        .await
+        .expect("a free place");
+    assert_eq!(text(&after), "done");
+    assert_eq!(most.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trace_context_from_meta_reaches_the_handler() {
+    let router = Router::new().tool(
+        Tool::new("trace").handler(|ctx: RequestContext| async move {
+            let Some(t) = ctx.extensions().get::<TraceContext>() else {
+                return "none".to_owned();
+            };
+            format!(
+                "{} {} {} {}",
+                t.trace_id(),
+                t.parent_id().unwrap_or("-"),
+                t.span_id(),
+                t.traceparent()
+            )
+        }),
+    );
+    let server = Server::new("traced", "1.0.0", router).layer(TraceLayer::new());
+    let running = serve(bind().await, server, HttpOptions::default());
+    let raw = Raw::new(running.addr);
+    let call = |traceparent: Option<&str>| {
+        let mut body =
+            harness::modern_request(1, "tools/call", json!({"name": "trace", "arguments": {}}));
+        if let Some(t) = traceparent {
+            body["params"]["_meta"]["traceparent"] = json!(t);
+        }
+        let raw = &raw;
+        async move {
+            let headers = [
+                ("content-type", "application/json"),
+                ("accept", "application/json, text/event-stream"),
+                ("mcp-protocol-version", harness::MODERN),
+                ("mcp-method", "tools/call"),
+                ("mcp-name", "trace"),
+            ];
+            let answer = raw
+                .send(http::Method::POST, "/mcp", &headers, Some(&body))
+                .await;
+            assert_eq!(answer.status, 200, "{}", answer.text);
+            answer
+                .tool_text()
+                .split(' ')
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        }
+    };
+    let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
+
+    // Continued: the caller's trace id, its span as the parent, a span of our own.
+    let seen = call(Some(
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    ))
+    .await;
+    assert_eq!(seen[0], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(seen[1], "00f067aa0ba902b7");
+    assert!(hex(&seen[2], 16) && seen[2] != seen[1], "{seen:?}");
+    assert_eq!(
+        seen[3],
+        format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{}-01", seen[2]),
+        "what the handler passes on"
+    );
+
+    // Without one (or with an invalid one), each request starts a trace of its own.
+    let first = call(None).await;
+    let second = call(Some(
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+    ))
+    .await;
+    for started in [&first, &second] {
+        assert!(hex(&started[0], 32), "{started:?}");
+        assert_eq!(started[1], "-");
+    }
+    assert_ne!(first[0], second[0]);
 }

@@ -323,11 +323,11 @@ impl MultiClient {
         // same arguments without the call copying them first. Attempts run one after another
         // and each completes (the client times a call itself), so the slot is always full
         // when an attempt starts.
-        let params = Mutex::new(Some(CallToolRequestParams {
+        let params = Mutex::new(Some(Box::new(CallToolRequestParams {
             name: name.to_owned(),
             arguments,
             ..CallToolRequestParams::default()
-        }));
+        })));
         let params = &params;
         self.run(
             config,
@@ -353,7 +353,9 @@ impl MultiClient {
                     timeout: Some(after),
                     ..CallOptions::default()
                 };
-                let result = c.call_tool_params(&mut lent, &options).await;
+                // The params and the options move into the call's future and come back with
+                // its result: this future stays under a kilobyte (a fast allocation).
+                let (lent, result) = c.call_tool_lent(lent, options).await;
                 if let Ok(mut slot) = params.lock() {
                     *slot = Some(lent);
                 }
