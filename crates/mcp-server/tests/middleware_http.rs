@@ -375,16 +375,7 @@ async fn a_failing_tool_opens_its_breaker_fails_fast_and_recovers() {
         router(&runs, Duration::ZERO).tool(flaky),
     );
     let running = serve(bind().await, server, HttpOptions::default());
-    let client = Client::connect_http(
-        &running.url,
-        ClientOptions {
-            era: EraPreference::Modern,
-            ..ClientOptions::default()
-        },
-        HttpClientOptions::default(),
-    )
-    .await
-    .expect("connect");
+    let client = anonymous(&running).await;
 
     runs.failing.store(true, Ordering::SeqCst);
     for _ in 0..3 {
