@@ -110,6 +110,7 @@ pub(crate) enum Params {
 
 impl Params {
     /// The method these params belong to (only known methods get this far).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     pub(crate) fn method(&self) -> &'static str {
         match self {
             Self::Initialize(_) => "initialize",

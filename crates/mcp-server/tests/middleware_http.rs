@@ -952,3 +952,153 @@ async fn the_trace_context_from_meta_reaches_the_handler() {
     }
     assert_ne!(first[0], second[0]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_production_stack_runs_each_of_its_layers_as_the_layer_alone_does() {
+    let runs = Arc::new(Runs::default());
+    let (release, gate) = tokio::sync::watch::channel(false);
+    let busy_now = Arc::new(AtomicUsize::new(0));
+    let busy_peak = Arc::new(AtomicUsize::new(0));
+    let slow_dropped = Arc::new(AtomicBool::new(false));
+    let (now, peak, gone) = (busy_now.clone(), busy_peak.clone(), slow_dropped.clone());
+    let router = router(&runs, Duration::from_secs(60))
+        .tool(Tool::new("busy").handler(move || {
+            let (now, peak, mut gate) = (now.clone(), peak.clone(), gate.clone());
+            async move {
+                let here = now.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(here, Ordering::SeqCst);
+                let _ = gate.wait_for(|open| *open).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                "done"
+            }
+        }))
+        .tool(Tool::new("slow").handler(move || {
+            let guard = DropFlag(gone.clone());
+            async move {
+                let _guard = guard;
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                "late"
+            }
+        }));
+    let breaker = CircuitBreakerConfig {
+        failure_threshold: 2,
+        window: Duration::from_secs(60),
+        open_for: Duration::from_secs(60),
+        half_open_probes: 1,
+        success_threshold: 1,
+    };
+    let production = ProductionLayer::new()
+        .require_auth()
+        .rate_limit(RateLimiter::new(Quota::per_minute(40).unwrap()))
+        .circuit_breaker(breaker)
+        .timeout(Duration::from_millis(400))
+        .max_concurrency(1);
+    let metrics = production.metrics().cloned().unwrap();
+    let breakers = production.circuit_breakers().cloned().unwrap();
+    let server = Server::new("production", "1.0.0", router).layer(production);
+    let running = serve(bind().await, server, options_with_keys());
+    let alice = client(&running, ALICE_KEY).await;
+    let raw = Raw::new(running.addr);
+
+    // Cache: a read-only call runs once within its TTL.
+    for _ in 0..3 {
+        let r = alice
+            .call_tool("lookup", json!({"q": "p"}))
+            .await
+            .expect("lookup");
+        assert_eq!(text(&r), "alice p 0 run 1");
+    }
+    assert_eq!(runs.lookup.load(Ordering::SeqCst), 1);
+
+    // Permissions: Carol may not call `lookup`, not even from the cache.
+    let carol = raw
+        .call("lookup", json!({"q": "p"}), &[("x-api-key", CAROL_KEY)])
+        .await;
+    assert_eq!(carol.status, 403, "{}", carol.text);
+    assert_eq!(carol.code(), Some(code::FORBIDDEN));
+
+    // Breaker: two failures open it; the third call fails fast without running.
+    runs.failing.store(true, Ordering::SeqCst);
+    for _ in 0..2 {
+        let r = alice.call_tool("flaky", json!({})).await.expect("result");
+        assert_eq!(r.is_error, Some(true));
+    }
+    let open = server_error(alice.call_tool("flaky", json!({})).await);
+    assert_eq!(open.code, code::UNAVAILABLE);
+    assert_eq!(open.data.as_ref().unwrap()["reason"], "circuit_open");
+    assert_eq!(runs.flaky.load(Ordering::SeqCst), 2);
+    assert_eq!(breakers.state("flaky"), Some(CircuitState::Open));
+
+    // Timeout: stopped at its limit with -31504, its work dropped; the breaker counts it.
+    let timed_out = server_error(alice.call_tool("slow", json!({})).await);
+    assert_eq!(timed_out.code, code::TIMED_OUT, "{timed_out:?}");
+    until("the slow handler to be dropped", || {
+        slow_dropped.load(Ordering::SeqCst)
+    })
+    .await;
+    assert_eq!(breakers.state("slow"), Some(CircuitState::Closed));
+
+    // Concurrency limit of one: a second call waits for the place instead of running beside.
+    let first = {
+        let alice = alice.clone();
+        tokio::spawn(async move { alice.call_tool("busy", json!({})).await })
+    };
+    until("the first busy call running", || {
+        busy_now.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    let second = {
+        let alice = alice.clone();
+        tokio::spawn(async move { alice.call_tool("busy", json!({})).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!second.is_finished(), "the second call waits for the place");
+    release.send_replace(true);
+    for call in [first, second] {
+        let r = call.await.expect("joined").expect("busy");
+        assert_eq!(text(&r), "done");
+    }
+    assert_eq!(busy_peak.load(Ordering::SeqCst), 1, "never two at once");
+
+    // Rate limit: Bob's own bucket of 40 a minute runs out; the refused calls never run.
+    let before = runs.echo.load(Ordering::SeqCst);
+    let started = Instant::now();
+    let mut passed = 0;
+    let refusal = loop {
+        let answer = raw
+            .call("echo", json!({"text": "b"}), &[("x-api-key", BOB_KEY)])
+            .await;
+        if answer.status != 200 {
+            break answer;
+        }
+        passed += 1;
+        // GCRA refills one call every 1.5 s: a slow machine may earn a few more.
+        let earned = (started.elapsed().as_millis() / 1500) as usize + 1;
+        assert!(passed <= 40 + earned, "{passed} calls went through");
+    };
+    assert!(passed >= 40, "only {passed} calls went through");
+    assert_eq!(refusal.status, 429, "{}", refusal.text);
+    assert_eq!(refusal.code(), Some(code::RATE_LIMITED));
+    assert_eq!(runs.echo.load(Ordering::SeqCst), before + passed);
+
+    // Metrics: every refusal by its reason, and the cache's hits.
+    let text = metrics.render();
+    let refusals =
+        |reason: &str| sample(&text, &format!("mcp_refusals_total{{reason=\"{reason}\"}}"));
+    assert_eq!(refusals("forbidden"), Some(1.0), "{text}");
+    assert_eq!(refusals("circuit_open"), Some(1.0));
+    assert_eq!(refusals("timed_out"), Some(1.0));
+    assert_eq!(refusals("rate_limited"), Some(1.0));
+    assert_eq!(
+        sample(
+            &text,
+            r#"mcp_cache_requests_total{result="hit",tool="lookup"}"#
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(&text, r#"mcp_requests_in_flight{method="tools/call"}"#),
+        Some(0.0)
+    );
+    alice.close().await;
+}

@@ -32,13 +32,23 @@ impl AuthLayer {
     }
 }
 
+impl AuthLayer {
+    /// Authenticates `request` as this layer's service does.
+    pub(crate) fn authenticate(
+        &self,
+        request: &mut crate::request::McpRequest,
+    ) -> Result<(), crate::middleware::Refusal> {
+        super::service::authenticate(self.anonymous.as_ref(), request)
+    }
+}
+
 impl<S> Layer<S> for AuthLayer {
     type Service = Auth<S>;
 
     fn layer(&self, inner: S) -> Auth<S> {
         Auth {
             inner,
-            anonymous: self.anonymous.clone(),
+            layer: self.clone(),
         }
     }
 }

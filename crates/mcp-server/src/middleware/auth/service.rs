@@ -4,7 +4,7 @@ use std::task::{Context, Poll};
 use mcp_auth::{AuthError, Principal};
 use tower::Service;
 
-use super::ResponseFuture;
+use super::{AuthLayer, ResponseFuture};
 use crate::middleware::Refusal;
 use crate::request::{Authentication, McpRequest, McpResponse};
 
@@ -12,7 +12,7 @@ use crate::request::{Authentication, McpRequest, McpResponse};
 #[derive(Debug, Clone)]
 pub struct Auth<S> {
     pub(super) inner: S,
-    pub(super) anonymous: Option<Arc<Principal>>,
+    pub(super) layer: AuthLayer,
 }
 
 impl<S> Service<McpRequest> for Auth<S>
@@ -28,23 +28,29 @@ where
     }
 
     fn call(&mut self, mut request: McpRequest) -> Self::Future {
-        let principal = match request.authentication() {
-            Authentication::Principal(p) => p.clone(),
-            Authentication::Failed(e) => {
-                let refusal = Refusal::Unauthenticated(e.clone());
-                return ResponseFuture::refused(request.refuse(refusal));
-            }
-            Authentication::None => match &self.anonymous {
-                Some(anonymous) => anonymous.clone(),
-                None => {
-                    let refusal = Refusal::Unauthenticated(AuthError::MissingCredentials);
-                    return ResponseFuture::refused(request.refuse(refusal));
-                }
-            },
-        };
-        // The request's span (a `TraceLayer` outside this one) names who is calling.
-        tracing::Span::current().record("enduser.id", principal.id.as_str());
-        request.set_principal(principal);
-        ResponseFuture::passed(self.inner.call(request))
+        match self.layer.authenticate(&mut request) {
+            Ok(()) => ResponseFuture::passed(self.inner.call(request)),
+            Err(refusal) => ResponseFuture::refused(request.refuse(refusal)),
+        }
     }
+}
+
+/// Puts the request's principal (the one the transport established, else `anonymous`) in
+/// the request; refuses a request without one.
+pub(super) fn authenticate(
+    anonymous: Option<&Arc<Principal>>,
+    request: &mut McpRequest,
+) -> Result<(), Refusal> {
+    let principal = match request.authentication() {
+        Authentication::Principal(p) => p.clone(),
+        Authentication::Failed(e) => return Err(Refusal::Unauthenticated(e.clone())),
+        Authentication::None => match anonymous {
+            Some(anonymous) => anonymous.clone(),
+            None => return Err(Refusal::Unauthenticated(AuthError::MissingCredentials)),
+        },
+    };
+    // The request's span (a `TraceLayer` outside this one) names who is calling.
+    tracing::Span::current().record("enduser.id", principal.id.as_str());
+    request.set_principal(principal);
+    Ok(())
 }

@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,8 +38,11 @@ impl std::fmt::Debug for CacheLayer {
     }
 }
 
+/// The store: results by key.
+pub(super) type Store = moka::future::Cache<String, Entry>;
+
 pub(super) struct Shared {
-    pub(super) store: moka::future::Cache<String, Entry>,
+    pub(super) store: Store,
     pub(super) default_ttl: Duration,
     pub(super) tools: HashMap<String, Duration>,
     pub(super) partition: Partition,
@@ -148,13 +152,40 @@ impl CacheLayer {
     }
 }
 
+impl CacheLayer {
+    /// The TTL and key of `request` when its result may be cached.
+    pub(crate) fn cacheable(
+        &self,
+        request: &crate::request::McpRequest,
+    ) -> Option<(Duration, String)> {
+        self.shared.cacheable(request)
+    }
+
+    /// Answers a cacheable `request` from the store, or with `run` (once for identical
+    /// requests meanwhile), storing a success.
+    pub(crate) fn through<F, Fut, E>(
+        &self,
+        ttl: Duration,
+        key: String,
+        request: crate::request::McpRequest,
+        run: F,
+    ) -> impl Future<Output = crate::request::McpResponse> + use<F, Fut, E>
+    where
+        F: FnOnce(crate::request::McpRequest) -> Fut,
+        Fut: Future<Output = Result<crate::request::McpResponse, E>>,
+        E: Into<tower::BoxError>,
+    {
+        super::service::through(self.shared.store.clone(), ttl, key, request, run)
+    }
+}
+
 impl<S> Layer<S> for CacheLayer {
     type Service = Cache<S>;
 
     fn layer(&self, inner: S) -> Cache<S> {
         Cache {
             inner,
-            shared: self.shared.clone(),
+            layer: self.clone(),
         }
     }
 }

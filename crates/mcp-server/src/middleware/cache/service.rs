@@ -1,20 +1,20 @@
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::future::Future;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use serde_json::Value;
 use tower::{Service, ServiceExt as _};
 
-use super::ResponseFuture;
-use super::layer::{Entry, Partition, Shared};
+use super::layer::{Entry, Partition, Shared, Store};
+use super::{CacheLayer, ResponseFuture};
 use crate::request::{CacheStatus, McpRequest, McpResponse, Outcome, Params};
 
 /// The service of [`CacheLayer`](super::CacheLayer).
 #[derive(Clone)]
 pub struct Cache<S> {
     pub(super) inner: S,
-    pub(super) shared: Arc<Shared>,
+    pub(super) layer: CacheLayer,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for Cache<S> {
@@ -25,7 +25,14 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Cache<S> {
     }
 }
 
-impl<S> Cache<S> {
+impl Shared {
+    /// The TTL and key of `request` when its result may be cached; `None` for other requests.
+    /// The key is built only for a cacheable call: others pass for the price of a check.
+    pub(super) fn cacheable(&self, request: &McpRequest) -> Option<(Duration, String)> {
+        let ttl = self.ttl(request)?;
+        Some((ttl, self.key(request)?))
+    }
+
     /// How long this request's result may be kept; `None` when it must not be.
     fn ttl(&self, request: &McpRequest) -> Option<Duration> {
         let Params::CallTool(p) = &*request.params else {
@@ -38,12 +45,9 @@ impl<S> Cache<S> {
         let route = request.tool_route()?;
         let ttl = match route.cache_ttl() {
             Some(ttl) => ttl,
-            None if route.is_read_only() => self
-                .shared
-                .tools
-                .get(&p.name)
-                .copied()
-                .unwrap_or(self.shared.default_ttl),
+            None if route.is_read_only() => {
+                self.tools.get(&p.name).copied().unwrap_or(self.default_ttl)
+            }
             None => return None,
         };
         (!ttl.is_zero()).then_some(ttl)
@@ -55,7 +59,7 @@ impl<S> Cache<S> {
             return None;
         };
         let mut key = String::with_capacity(64);
-        match self.shared.partition {
+        match self.partition {
             Partition::Shared => key.push('*'),
             Partition::PerPrincipal => match request.principal() {
                 None => key.push('-'),
@@ -138,53 +142,67 @@ where
     }
 
     fn call(&mut self, request: McpRequest) -> Self::Future {
-        // The key is built only for a cacheable call: others pass for the price of a check.
-        let Some((ttl, key)) = self
-            .ttl(&request)
-            .and_then(|ttl| Some((ttl, self.key(&request)?)))
-        else {
+        let Some((ttl, key)) = self.layer.cacheable(&request) else {
             return ResponseFuture::passed(self.inner.call(request));
         };
+        // The service that was made ready goes with the request; a clone stays here.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        let store = self.shared.store.clone();
-        ResponseFuture::cached(Box::pin(async move {
-            let (id, revision) = (request.id().clone(), request.revision());
-            let mut ran = false;
-            let run = async {
-                ran = true;
-                let response = match inner.oneshot(request).await {
-                    Ok(response) => response,
-                    Err(e) => {
-                        let e: tower::BoxError = e.into();
-                        return Err(McpResponse::error(
-                            id.clone(),
-                            revision,
-                            mcp_protocol::McpError::Internal(e.to_string()),
-                        ));
-                    }
-                };
-                match (response.outcome(), &response.body) {
-                    (Outcome::Success, crate::request::Body::Result { json, .. }) => Ok(Entry {
-                        json: json.clone(),
-                        revision: response.revision,
-                        ttl,
-                    }),
-                    _ => Err(response),
-                }
-            };
-            let stored = store.try_get_with(key, run).await;
-            let status = if ran {
-                CacheStatus::Miss
-            } else {
-                CacheStatus::Hit
-            };
-            let mut response = match stored {
-                Ok(entry) => McpResponse::result(id, entry.revision, entry.json, Outcome::Success),
-                Err(uncached) => (*uncached).clone().with_id(id),
-            };
-            response.set_cache_status(status);
-            Ok(response)
-        }))
+        let cached = self
+            .layer
+            .through(ttl, key, request, |request| inner.oneshot(request));
+        ResponseFuture::cached(Box::pin(async move { Ok(cached.await) }))
     }
+}
+
+/// Answers a cacheable `request` from `store`, or runs it with `run` (once for all identical
+/// requests arriving meanwhile: single flight) and stores a successful result for `ttl`.
+pub(super) async fn through<F, Fut, E>(
+    store: Store,
+    ttl: Duration,
+    key: String,
+    request: McpRequest,
+    run: F,
+) -> McpResponse
+where
+    F: FnOnce(McpRequest) -> Fut,
+    Fut: Future<Output = Result<McpResponse, E>>,
+    E: Into<tower::BoxError>,
+{
+    let (id, revision) = (request.id().clone(), request.revision());
+    let mut ran = false;
+    let running = async {
+        ran = true;
+        let response = match run(request).await {
+            Ok(response) => response,
+            Err(e) => {
+                let e: tower::BoxError = e.into();
+                return Err(McpResponse::error(
+                    id.clone(),
+                    revision,
+                    mcp_protocol::McpError::Internal(e.to_string()),
+                ));
+            }
+        };
+        match (response.outcome(), &response.body) {
+            (Outcome::Success, crate::request::Body::Result { json, .. }) => Ok(Entry {
+                json: json.clone(),
+                revision: response.revision,
+                ttl,
+            }),
+            _ => Err(response),
+        }
+    };
+    let stored = store.try_get_with(key, running).await;
+    let status = if ran {
+        CacheStatus::Miss
+    } else {
+        CacheStatus::Hit
+    };
+    let mut response = match stored {
+        Ok(entry) => McpResponse::result(id, entry.revision, entry.json, Outcome::Success),
+        Err(uncached) => (*uncached).clone().with_id(id),
+    };
+    response.set_cache_status(status);
+    response
 }

@@ -111,13 +111,28 @@ impl CircuitBreakerLayer {
     }
 }
 
+impl CircuitBreakerLayer {
+    /// Lets `request` through its tool's breaker (`None`: not a call of a tool the server
+    /// has, which no breaker guards), or says why not.
+    pub(crate) fn admit(
+        &self,
+        request: &crate::request::McpRequest,
+    ) -> Result<Option<Admission>, Refusal> {
+        // Only calls of tools the server has: unknown names must not grow the table.
+        match request.tool() {
+            Some(tool) => self.breakers.admit(&tool.name).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
 impl<S> Layer<S> for CircuitBreakerLayer {
     type Service = CircuitBreaker<S>;
 
     fn layer(&self, inner: S) -> CircuitBreaker<S> {
         CircuitBreaker {
             inner,
-            breakers: self.breakers.clone(),
+            breakers: self.clone(),
         }
     }
 }
@@ -164,7 +179,7 @@ impl State {
 
 /// A call the breaker let through.
 #[derive(Debug)]
-pub(super) struct Admission {
+pub(crate) struct Admission {
     config: CircuitBreakerConfig,
     cell: Arc<Mutex<Breaker>>,
     tool: Arc<str>,
@@ -281,12 +296,12 @@ impl Breakers {
 
 impl Admission {
     /// Counts a finished call.
-    pub(super) fn finish(self, response: &McpResponse) {
+    pub(crate) fn finish(self, response: &McpResponse) {
         self.record(verdict(response));
     }
 
     /// Counts a call that was dropped before it finished (neither way; frees its probe).
-    pub(super) fn abandon(self) {
+    pub(crate) fn abandon(self) {
         self.record(Verdict::Neutral);
     }
 

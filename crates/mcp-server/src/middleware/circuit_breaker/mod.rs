@@ -48,7 +48,7 @@
 //! ```
 
 mod future;
-mod layer;
+pub(crate) mod layer;
 mod service;
 
 pub use future::ResponseFuture;

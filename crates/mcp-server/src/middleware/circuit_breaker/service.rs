@@ -1,17 +1,16 @@
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tower::Service;
 
+use super::CircuitBreakerLayer;
 use super::ResponseFuture;
-use super::layer::Breakers;
 use crate::request::{McpRequest, McpResponse};
 
 /// The service of [`CircuitBreakerLayer`](super::CircuitBreakerLayer).
 #[derive(Debug, Clone)]
 pub struct CircuitBreaker<S> {
     pub(super) inner: S,
-    pub(super) breakers: Arc<Breakers>,
+    pub(super) breakers: CircuitBreakerLayer,
 }
 
 impl<S> Service<McpRequest> for CircuitBreaker<S>
@@ -27,12 +26,9 @@ where
     }
 
     fn call(&mut self, request: McpRequest) -> Self::Future {
-        // Only calls of tools the server has: unknown names must not grow the table.
-        let Some(tool) = request.tool() else {
-            return ResponseFuture::passed(self.inner.call(request));
-        };
-        match self.breakers.admit(&tool.name) {
-            Ok(admission) => ResponseFuture::admitted(self.inner.call(request), admission),
+        match self.breakers.admit(&request) {
+            Ok(Some(admission)) => ResponseFuture::admitted(self.inner.call(request), admission),
+            Ok(None) => ResponseFuture::passed(self.inner.call(request)),
             Err(refusal) => ResponseFuture::refused(request.refuse(refusal)),
         }
     }

@@ -37,14 +37,28 @@ impl ConcurrencyLimitLayer {
     }
 }
 
+impl ConcurrencyLimitLayer {
+    /// A place, if one is free now.
+    pub(crate) fn try_place(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.places.clone().try_acquire_owned().ok()
+    }
+
+    /// Waits for a place for `request` as this layer's service does.
+    pub(crate) async fn wait_for_place(
+        &self,
+        request: &crate::request::McpRequest,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, crate::request::McpResponse> {
+        super::service::wait_for_place(self.places.clone(), self.max_wait, request).await
+    }
+}
+
 impl<S> Layer<S> for ConcurrencyLimitLayer {
     type Service = ConcurrencyLimit<S>;
 
     fn layer(&self, inner: S) -> ConcurrencyLimit<S> {
         ConcurrencyLimit {
             inner,
-            places: self.places.clone(),
-            max_wait: self.max_wait,
+            layer: self.clone(),
         }
     }
 }

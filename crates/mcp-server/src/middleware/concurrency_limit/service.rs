@@ -2,10 +2,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::Service;
 
-use super::ResponseFuture;
+use super::{ConcurrencyLimitLayer, ResponseFuture};
 use crate::middleware::Refusal;
 use crate::request::{McpRequest, McpResponse};
 
@@ -13,8 +13,7 @@ use crate::request::{McpRequest, McpResponse};
 #[derive(Debug, Clone)]
 pub struct ConcurrencyLimit<S> {
     pub(super) inner: S,
-    pub(super) places: Arc<Semaphore>,
-    pub(super) max_wait: Option<Duration>,
+    pub(super) layer: ConcurrencyLimitLayer,
 }
 
 impl<S> Service<McpRequest> for ConcurrencyLimit<S>
@@ -33,39 +32,50 @@ where
 
     fn call(&mut self, request: McpRequest) -> Self::Future {
         // A place free now: no allocation, no waiting.
-        if let Ok(place) = self.places.clone().try_acquire_owned() {
+        if let Some(place) = self.layer.try_place() {
             return ResponseFuture::running(self.inner.call(request), place);
         }
         // The service that was made ready goes with the request; a clone stays here.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let places = self.places.clone();
-        let max_wait = self.max_wait;
+        let layer = self.layer.clone();
         ResponseFuture::waiting(Box::pin(async move {
-            let cancel = request.cancellation().clone();
-            let wait = async {
-                match max_wait {
-                    Some(limit) => tokio::time::timeout(limit, places.acquire_owned())
-                        .await
-                        .ok(),
-                    None => Some(places.acquire_owned().await),
-                }
-            };
-            let place = tokio::select! {
-                place = wait => place,
-                () = cancel.cancelled() => {
-                    return Ok(McpResponse::cancelled(request.id().clone(), request.revision()));
-                }
-            };
-            match place {
-                Some(Ok(place)) => {
+            match layer.wait_for_place(&request).await {
+                Ok(place) => {
                     let response = inner.call(request).await;
                     drop(place);
                     response
                 }
-                // Timed out, or the semaphore closed (never: it is not closed).
-                _ => Ok(request.refuse(Refusal::Overloaded)),
+                Err(answer) => Ok(answer),
             }
         }))
+    }
+}
+
+/// Waits for one of `places` for `request`: at most `max_wait` (then refused as overloaded),
+/// and no longer than the request (a cancelled request is answered as such).
+pub(super) async fn wait_for_place(
+    places: Arc<Semaphore>,
+    max_wait: Option<Duration>,
+    request: &McpRequest,
+) -> Result<OwnedSemaphorePermit, McpResponse> {
+    let wait = async {
+        match max_wait {
+            Some(limit) => tokio::time::timeout(limit, places.acquire_owned())
+                .await
+                .ok(),
+            None => Some(places.acquire_owned().await),
+        }
+    };
+    let place = tokio::select! {
+        place = wait => place,
+        () = request.cancellation().cancelled() => {
+            return Err(McpResponse::cancelled(request.id().clone(), request.revision()));
+        }
+    };
+    match place {
+        Some(Ok(place)) => Ok(place),
+        // Timed out, or the semaphore closed (never: it is not closed).
+        _ => Err(request.refuse(Refusal::Overloaded)),
     }
 }

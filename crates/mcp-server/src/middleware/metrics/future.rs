@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::Metrics;
 use super::layer::Series;
-use crate::request::{McpResponse, Outcome};
+use crate::request::{McpRequest, McpResponse, Outcome};
 use crate::router::ToolRoute;
 
 pin_project! {
@@ -31,7 +31,7 @@ pin_project! {
 }
 
 /// What is recorded when the request ends.
-struct Record {
+pub(crate) struct Record {
     metrics: Metrics,
     method: &'static str,
     tool: Option<Arc<ToolRoute>>,
@@ -40,7 +40,28 @@ struct Record {
 }
 
 impl Record {
-    fn finish(self, outcome: Outcome, response: Option<&McpResponse>) {
+    /// Starts recording `request` into `metrics`: it is in flight from now.
+    pub(crate) fn start(metrics: &Metrics, request: &McpRequest) -> Self {
+        // Labels without allocating: the method is one of the static names, the tool its route.
+        let method = request.params.method();
+        // Only names the router knows: a made-up name must not become a label.
+        let tool = request.tool.clone();
+        let series = metrics.inner.series(
+            method,
+            tool.as_ref().map_or("", |t| t.definition.name.as_str()),
+        );
+        series.in_flight.inc();
+        Self {
+            metrics: metrics.clone(),
+            method,
+            tool,
+            series,
+            started: Instant::now(),
+        }
+    }
+
+    /// Records how the request ended.
+    pub(crate) fn finish(self, outcome: Outcome, response: Option<&McpResponse>) {
         let c = &self.metrics.inner;
         self.series.in_flight.dec();
         let tool = self
@@ -73,23 +94,10 @@ impl<F> std::fmt::Debug for ResponseFuture<F> {
 }
 
 impl<F> ResponseFuture<F> {
-    pub(super) fn new(
-        inner: F,
-        metrics: Metrics,
-        method: &'static str,
-        tool: Option<Arc<ToolRoute>>,
-        series: Arc<Series>,
-        started: Instant,
-    ) -> Self {
+    pub(super) fn new(inner: F, record: Record) -> Self {
         Self {
             inner,
-            record: Some(Record {
-                metrics,
-                method,
-                tool,
-                series,
-                started,
-            }),
+            record: Some(record),
         }
     }
 }

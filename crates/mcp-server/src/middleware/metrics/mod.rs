@@ -39,7 +39,7 @@
 //! # }
 //! ```
 
-mod future;
+pub(crate) mod future;
 mod layer;
 mod service;
 

@@ -1,8 +1,7 @@
 use std::task::{Context, Poll};
-use std::time::Instant;
-
 use tower::Service;
 
+use super::future::Record;
 use super::{Metrics, ResponseFuture};
 use crate::request::{McpRequest, McpResponse};
 
@@ -26,22 +25,7 @@ where
     }
 
     fn call(&mut self, request: McpRequest) -> Self::Future {
-        // Labels without allocating: the method is one of the static names, the tool its route.
-        let method = request.params.method();
-        // Only names the router knows: a made-up name must not become a label.
-        let tool = request.tool.clone();
-        let series = self.metrics.inner.series(
-            method,
-            tool.as_ref().map_or("", |t| t.definition.name.as_str()),
-        );
-        series.in_flight.inc();
-        ResponseFuture::new(
-            self.inner.call(request),
-            self.metrics.clone(),
-            method,
-            tool,
-            series,
-            Instant::now(),
-        )
+        let record = Record::start(&self.metrics, &request);
+        ResponseFuture::new(self.inner.call(request), record)
     }
 }

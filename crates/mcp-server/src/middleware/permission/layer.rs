@@ -55,8 +55,7 @@ impl<S> Layer<S> for PermissionLayer {
     fn layer(&self, inner: S) -> Permission<S> {
         Permission {
             inner,
-            undeclared: self.undeclared,
-            scope_map: self.scope_map.clone(),
+            rules: self.clone(),
         }
     }
 }

@@ -1,12 +1,12 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use mcp_auth::{AuthError, Principal, Requirement, ScopeMap};
+use mcp_auth::{AuthError, Principal, Requirement};
 use mcp_protocol::types::CompletionReference;
 use tower::Service;
 
-use super::ResponseFuture;
 use super::layer::{Undeclared, requirement_of};
+use super::{PermissionLayer, ResponseFuture};
 use crate::middleware::Refusal;
 use crate::request::{ListFilter, Listed, McpRequest, McpResponse, Params, Target};
 
@@ -14,11 +14,10 @@ use crate::request::{ListFilter, Listed, McpRequest, McpResponse, Params, Target
 #[derive(Debug, Clone)]
 pub struct Permission<S> {
     pub(super) inner: S,
-    pub(super) undeclared: Undeclared,
-    pub(super) scope_map: Option<Arc<ScopeMap>>,
+    pub(super) rules: PermissionLayer,
 }
 
-impl<S> Permission<S> {
+impl PermissionLayer {
     /// What the request's target requires, looked up in the router; `None` when the target
     /// is not guarded (lifecycle methods, lists, names the server does not have).
     fn required(&self, request: &McpRequest) -> Option<Requirement> {
@@ -83,43 +82,53 @@ where
     }
 
     fn call(&mut self, mut request: McpRequest) -> Self::Future {
+        match self.rules.check(&mut request) {
+            Ok(()) => ResponseFuture::passed(self.inner.call(request)),
+            Err(refusal) => ResponseFuture::refused(request.refuse(refusal)),
+        }
+    }
+}
+
+impl PermissionLayer {
+    /// Checks that `request`'s principal may use its target; for a list, puts the filter of
+    /// what it may see in the request.
+    pub(crate) fn check(&self, request: &mut McpRequest) -> Result<(), Refusal> {
         let Some(principal) = request.principal().cloned() else {
-            let refusal = Refusal::Unauthenticated(AuthError::MissingCredentials);
-            return ResponseFuture::refused(request.refuse(refusal));
+            return Err(Refusal::Unauthenticated(AuthError::MissingCredentials));
         };
         if let Target::List(_) = request.target() {
             let undeclared = self.undeclared;
             request
                 .extensions_mut()
                 .insert(list_filter(principal, undeclared));
-            return ResponseFuture::passed(self.inner.call(request));
+            return Ok(());
         }
-        if let Some(required) = self.required(&request)
-            && !required.is_met_by(&principal)
-        {
-            tracing::debug!(principal = %principal.id, method = request.method(), "forbidden");
-            let mut scopes = required.scopes().to_vec();
-            if let Some(map) = &self.scope_map {
-                for permission in required.permissions() {
-                    for scope in map.scopes_granting(permission) {
-                        if !scopes.contains(&scope) {
-                            scopes.push(scope);
-                        }
+        let Some(required) = self.required(request) else {
+            return Ok(());
+        };
+        if required.is_met_by(&principal) {
+            return Ok(());
+        }
+        tracing::debug!(principal = %principal.id, method = request.method(), "forbidden");
+        let mut scopes = required.scopes().to_vec();
+        if let Some(map) = &self.scope_map {
+            for permission in required.permissions() {
+                for scope in map.scopes_granting(permission) {
+                    if !scopes.contains(&scope) {
+                        scopes.push(scope);
                     }
                 }
             }
-            let refusal = Refusal::Forbidden {
-                required: required
-                    .permissions()
-                    .iter()
-                    .chain(required.scopes())
-                    .cloned()
-                    .collect(),
-                scopes,
-            };
-            return ResponseFuture::refused(request.refuse(refusal));
         }
-        ResponseFuture::passed(self.inner.call(request))
+        Err(Refusal::Forbidden {
+            required: required
+                .permissions()
+                .iter()
+                .chain(required.scopes())
+                .cloned()
+                .collect(),
+            scopes,
+        })
     }
 }
 

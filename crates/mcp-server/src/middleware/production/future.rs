@@ -3,108 +3,191 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
-use tower::Service;
+use tokio::sync::OwnedSemaphorePermit;
 
-use super::service::Stack;
-use crate::request::{McpRequest, McpResponse};
+use crate::middleware::circuit_breaker::layer::Admission;
+use crate::middleware::metrics::future::Record;
+use crate::middleware::timeout::future::Deadline;
+use crate::middleware::trace::future::Traced;
+use crate::request::{McpResponse, Outcome};
+
+type Boxed<E> = Pin<Box<dyn Future<Output = Result<McpResponse, E>> + Send>>;
 
 pin_project! {
-    /// The future of a layer that is on or off.
-    pub(super) struct OptionalFuture<A, B> {
+    /// The future of [`Production`](super::Production): the request's [`Body`], polled inside
+    /// its span.
+    pub struct ResponseFuture<F, E> {
         #[pin]
-        state: State<A, B>,
+        body: Body<F, E>,
+        traced: Option<Traced>,
     }
 }
 
-pin_project! {
-    #[project = Projected]
-    enum State<A, B> {
-        On { #[pin] future: A },
-        Off { #[pin] future: B },
-    }
-}
-
-impl<A, B> OptionalFuture<A, B> {
-    pub(super) fn on(future: A) -> Self {
-        Self {
-            state: State::On { future },
-        }
-    }
-
-    pub(super) fn off(future: B) -> Self {
-        Self {
-            state: State::Off { future },
-        }
-    }
-}
-
-impl<A, B, T> Future for OptionalFuture<A, B>
-where
-    A: Future<Output = T>,
-    B: Future<Output = T>,
-{
-    type Output = T;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        match self.project().state.project() {
-            Projected::On { future } => future.poll(cx),
-            Projected::Off { future } => future.poll(cx),
-        }
-    }
-}
-
-type StackFuture<S> = <Stack<S> as Service<McpRequest>>::Future;
-
-pin_project! {
-    /// The future of [`Production`](super::Production).
-    pub struct ResponseFuture<S>
-    where
-        S: Service<McpRequest, Response = McpResponse>,
-        S: Clone,
-        S: Send,
-        S: 'static,
-        S::Future: Send,
-        S::Future: 'static,
-        S::Error: Into<tower::BoxError>,
-        S::Error: Send,
-        S::Error: 'static,
-    {
-        #[pin]
-        inner: StackFuture<S>,
-    }
-}
-
-impl<S> std::fmt::Debug for ResponseFuture<S>
-where
-    S: Service<McpRequest, Response = McpResponse> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<tower::BoxError> + Send + 'static,
-{
+impl<F, E> std::fmt::Debug for ResponseFuture<F, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }
 }
 
-impl<S> ResponseFuture<S>
-where
-    S: Service<McpRequest, Response = McpResponse> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<tower::BoxError> + Send + 'static,
-{
-    pub(super) fn new(inner: StackFuture<S>) -> Self {
-        Self { inner }
+impl<F, E> ResponseFuture<F, E> {
+    pub(super) fn new(body: Body<F, E>, traced: Option<Traced>) -> Self {
+        Self { body, traced }
     }
 }
 
-impl<S> Future for ResponseFuture<S>
+impl<F, E> Future for ResponseFuture<F, E>
 where
-    S: Service<McpRequest, Response = McpResponse> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<tower::BoxError> + Send + 'static,
+    F: Future<Output = Result<McpResponse, E>>,
 {
-    type Output = Result<McpResponse, S::Error>;
+    type Output = Result<McpResponse, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.project().inner.poll(cx)
+        let this = self.project();
+        let traced = this.traced.as_ref();
+        let _entered = traced.map(|t| t.span.enter());
+        let out = std::task::ready!(this.body.poll(cx));
+        if let Some(traced) = traced {
+            traced.finish(&out);
+        }
+        Poll::Ready(out)
+    }
+}
+
+pin_project! {
+    /// A request on its way: answered by a layer, running the inner service (with its place,
+    /// its breaker admission and its time limit), or boxed (a cacheable call, or one waiting
+    /// for a place); and what is recorded when it ends.
+    pub(super) struct Body<F, E> {
+        #[pin]
+        state: State<F, E>,
+        deadline: Option<Deadline>,
+        place: Option<OwnedSemaphorePermit>,
+        admission: Option<Admission>,
+        record: Option<Record>,
+    }
+
+    impl<F, E> PinnedDrop for Body<F, E> {
+        fn drop(this: Pin<&mut Self>) {
+            // Dropped before answering (the client went away): counted as cancelled, and the
+            // breaker's probe freed without counting the call either way.
+            let this = this.project();
+            if let Some(admission) = this.admission.take() {
+                admission.abandon();
+            }
+            if let Some(record) = this.record.take() {
+                record.finish(Outcome::Cancelled, None);
+            }
+        }
+    }
+}
+
+pin_project! {
+    #[project = Projected]
+    enum State<F, E> {
+        Running {
+            #[pin]
+            inner: F,
+        },
+        Boxed {
+            boxed: Boxed<E>,
+        },
+        // Boxed: refusals are rare, and the future stays small.
+        Answered {
+            answer: Option<Box<McpResponse>>,
+        },
+    }
+}
+
+impl<F, E> Body<F, E> {
+    fn with_state(state: State<F, E>) -> Self {
+        Self {
+            state,
+            deadline: None,
+            place: None,
+            admission: None,
+            record: None,
+        }
+    }
+
+    /// Answered without going further (a refusal).
+    pub(super) fn answered(answer: McpResponse) -> Self {
+        Self::with_state(State::Answered {
+            answer: Some(Box::new(answer)),
+        })
+    }
+
+    /// Running somewhere else: a cacheable call, or one waiting for a place.
+    pub(super) fn boxed(boxed: Boxed<E>) -> Self {
+        Self::with_state(State::Boxed { boxed })
+    }
+
+    /// Running the inner service.
+    pub(super) fn running(
+        inner: F,
+        admission: Option<Admission>,
+        deadline: Option<Deadline>,
+    ) -> Self {
+        Self {
+            state: State::Running { inner },
+            deadline,
+            place: None,
+            admission,
+            record: None,
+        }
+    }
+
+    /// Holding `place` until it answers.
+    pub(super) fn holding(mut self, place: OwnedSemaphorePermit) -> Self {
+        self.place = Some(place);
+        self
+    }
+
+    /// Recorded into the metrics when it ends.
+    pub(super) fn recorded(mut self, record: Option<Record>) -> Self {
+        self.record = record;
+        self
+    }
+}
+
+impl<F, E> Future for Body<F, E>
+where
+    F: Future<Output = Result<McpResponse, E>>,
+{
+    type Output = Result<McpResponse, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let out = match this.state.project() {
+            Projected::Running { inner } => match inner.poll(cx) {
+                Poll::Ready(out) => out,
+                Poll::Pending => {
+                    let Some(deadline) = this.deadline.as_mut() else {
+                        return Poll::Pending;
+                    };
+                    let refusal = std::task::ready!(deadline.poll_expired(cx));
+                    *this.deadline = None;
+                    Ok(refusal)
+                }
+            },
+            Projected::Boxed { boxed } => std::task::ready!(boxed.as_mut().poll(cx)),
+            Projected::Answered { answer } => match answer.take() {
+                Some(answer) => Ok(*answer),
+                None => return Poll::Pending,
+            },
+        };
+        this.place.take();
+        if let Some(admission) = this.admission.take() {
+            match &out {
+                Ok(response) => admission.finish(response),
+                Err(_) => admission.abandon(),
+            }
+        }
+        if let Some(record) = this.record.take() {
+            match &out {
+                Ok(response) => record.finish(response.outcome(), Some(response)),
+                Err(_) => record.finish(Outcome::Error, None),
+            }
+        }
+        Poll::Ready(out)
     }
 }

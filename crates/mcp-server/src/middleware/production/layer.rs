@@ -4,25 +4,24 @@ use mcp_auth::rate_limit::RateLimiter;
 use tower::Layer;
 
 use super::Production;
-use super::service::{Optional, Stack};
 use crate::middleware::{
     AuthLayer, CacheLayer, CircuitBreakerConfig, CircuitBreakerLayer, ConcurrencyLimitLayer,
-    Metrics, MetricsLayer, PermissionLayer, RateLimitLayer, TimeoutLayer, TraceLayer,
+    Metrics, PermissionLayer, RateLimitLayer, TimeoutLayer,
 };
 
 /// The whole middleware stack with production defaults; see the [module docs](super).
 #[derive(Debug, Clone)]
 pub struct ProductionLayer {
-    trace: bool,
-    metrics: Option<Metrics>,
-    auth: Option<AuthLayer>,
-    rate_limit: Option<RateLimitLayer>,
-    permissions: Option<PermissionLayer>,
+    pub(super) trace: bool,
+    pub(super) metrics: Option<Metrics>,
+    pub(super) auth: Option<AuthLayer>,
+    pub(super) rate_limit: Option<RateLimitLayer>,
+    pub(super) permissions: Option<PermissionLayer>,
     permissions_set: bool,
-    cache: Option<CacheLayer>,
-    concurrency: Option<ConcurrencyLimitLayer>,
-    breaker: Option<CircuitBreakerLayer>,
-    timeout: Option<TimeoutLayer>,
+    pub(super) cache: Option<CacheLayer>,
+    pub(super) concurrency: Option<ConcurrencyLimitLayer>,
+    pub(super) breaker: Option<CircuitBreakerLayer>,
+    pub(super) timeout: Option<TimeoutLayer>,
 }
 
 impl Default for ProductionLayer {
@@ -178,28 +177,10 @@ impl ProductionLayer {
     }
 }
 
-/// Wraps `inner` in `layer` when there is one.
-fn optional<L: Layer<S>, S>(layer: Option<&L>, inner: S) -> Optional<L::Service, S> {
-    match layer {
-        Some(layer) => Optional::On(layer.layer(inner)),
-        None => Optional::Off(inner),
-    }
-}
-
-impl<S: Clone> Layer<S> for ProductionLayer {
+impl<S> Layer<S> for ProductionLayer {
     type Service = Production<S>;
 
     fn layer(&self, inner: S) -> Production<S> {
-        let timeout = optional(self.timeout.as_ref(), inner);
-        let breaker = optional(self.breaker.as_ref(), timeout);
-        let concurrency = optional(self.concurrency.as_ref(), breaker);
-        let cache = optional(self.cache.as_ref(), concurrency);
-        let permissions = optional(self.permissions.as_ref(), cache);
-        let rate_limit = optional(self.rate_limit.as_ref(), permissions);
-        let auth = optional(self.auth.as_ref(), rate_limit);
-        let metrics = optional(self.metrics.clone().map(MetricsLayer::new).as_ref(), auth);
-        let trace = optional(self.trace.then(TraceLayer::new).as_ref(), metrics);
-        let stack: Stack<S> = trace;
-        Production { stack }
+        Production::new(std::sync::Arc::new(self.clone()), inner)
     }
 }

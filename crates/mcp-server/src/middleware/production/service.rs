@@ -1,73 +1,36 @@
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tower::Service;
 
-use super::ResponseFuture;
-use super::future::OptionalFuture;
-use crate::middleware::auth::Auth;
-use crate::middleware::cache::Cache;
-use crate::middleware::circuit_breaker::CircuitBreaker;
-use crate::middleware::concurrency_limit::ConcurrencyLimit;
-use crate::middleware::metrics::MetricsService;
-use crate::middleware::permission::Permission;
-use crate::middleware::rate_limit::RateLimit;
-use crate::middleware::timeout::Timeout;
-use crate::middleware::trace::Trace;
+use super::ProductionLayer;
+use super::future::{Body, ResponseFuture};
+use crate::middleware::Refusal;
+use crate::middleware::metrics::future::Record;
+use crate::middleware::trace::future::Traced;
+use crate::middleware::trace::service as trace;
 use crate::request::{McpRequest, McpResponse};
 
-/// A layer that is on or off.
-#[derive(Debug, Clone)]
-pub(super) enum Optional<A, B> {
-    On(A),
-    Off(B),
-}
-
-impl<A, B, E> Service<McpRequest> for Optional<A, B>
-where
-    A: Service<McpRequest, Response = McpResponse, Error = E>,
-    B: Service<McpRequest, Response = McpResponse, Error = E>,
-{
-    type Response = McpResponse;
-    type Error = E;
-    type Future = OptionalFuture<A::Future, B::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), E>> {
-        match self {
-            Self::On(a) => a.poll_ready(cx),
-            Self::Off(b) => b.poll_ready(cx),
-        }
-    }
-
-    fn call(&mut self, request: McpRequest) -> Self::Future {
-        match self {
-            Self::On(a) => OptionalFuture::on(a.call(request)),
-            Self::Off(b) => OptionalFuture::off(b.call(request)),
-        }
-    }
-}
-
-type On<L, S> = Optional<L, S>;
-type T0<S> = On<Timeout<S>, S>;
-type T1<S> = On<CircuitBreaker<T0<S>>, T0<S>>;
-type T2<S> = On<ConcurrencyLimit<T1<S>>, T1<S>>;
-type T3<S> = On<Cache<T2<S>>, T2<S>>;
-type T4<S> = On<Permission<T3<S>>, T3<S>>;
-type T5<S> = On<RateLimit<T4<S>>, T4<S>>;
-type T6<S> = On<Auth<T5<S>>, T5<S>>;
-type T7<S> = On<MetricsService<T6<S>>, T6<S>>;
-/// The stack, outermost last in the aliases: trace, metrics, auth, rate limit, permissions,
-/// cache, concurrency limit, circuit breaker, timeout.
-pub(super) type Stack<S> = On<Trace<T7<S>>, T7<S>>;
-
-/// The service of [`ProductionLayer`](super::ProductionLayer).
+/// The service of [`ProductionLayer`](super::ProductionLayer): the layers that are on, run in
+/// the documented order by one service with one future (not one nested in another per layer),
+/// so a request pays for what its layers do and not for the nesting; clones share the layers.
 #[derive(Clone)]
 pub struct Production<S> {
-    pub(super) stack: Stack<S>,
+    layers: Arc<ProductionLayer>,
+    inner: S,
 }
 
 impl<S> std::fmt::Debug for Production<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Production").finish_non_exhaustive()
+        f.debug_struct("Production")
+            .field("layers", &self.layers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Production<S> {
+    pub(super) fn new(layers: Arc<ProductionLayer>, inner: S) -> Self {
+        Self { layers, inner }
     }
 }
 
@@ -79,13 +42,120 @@ where
 {
     type Response = McpResponse;
     type Error = S::Error;
-    type Future = ResponseFuture<S>;
+    type Future = ResponseFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.stack.poll_ready(cx)
+        self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: McpRequest) -> Self::Future {
-        ResponseFuture::new(self.stack.call(request))
+    fn call(&mut self, mut request: McpRequest) -> Self::Future {
+        if !self.layers.trace {
+            return ResponseFuture::new(self.run(request), None);
+        }
+        let span = trace::open(&mut request);
+        let body = span.in_scope(|| self.run(request));
+        ResponseFuture::new(body, Some(Traced::new(span)))
     }
+}
+
+impl<S> Production<S>
+where
+    S: Service<McpRequest, Response = McpResponse> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<tower::BoxError> + Send + 'static,
+{
+    /// What runs inside the span: metrics, authentication, the rate limit, permissions, then
+    /// the cache and what is below it.
+    fn run(&mut self, mut request: McpRequest) -> Body<S::Future, S::Error> {
+        let layers = &*self.layers;
+        let record = layers.metrics.as_ref().map(|m| Record::start(m, &request));
+        let body = if let Err(refusal) = gates(layers, &mut request) {
+            Body::answered(request.refuse(refusal))
+        } else if let Some((cache, (ttl, key))) = layers
+            .cache
+            .as_ref()
+            .and_then(|cache| Some((cache, cache.cacheable(&request)?)))
+        {
+            let layers = self.layers.clone();
+            let mut inner = take_ready(&mut self.inner);
+            let cached = cache.through(ttl, key, request, move |request| {
+                below_cache(&layers, &mut inner, request)
+            });
+            Body::boxed(Box::pin(async move { Ok(cached.await) }))
+        } else {
+            below_cache(&self.layers, &mut self.inner, request)
+        };
+        body.recorded(record)
+    }
+}
+
+/// The service that was made ready, to go with a request into a boxed future; a clone stays.
+fn take_ready<S: Clone>(inner: &mut S) -> S {
+    let clone = inner.clone();
+    std::mem::replace(inner, clone)
+}
+
+/// Authentication, the rate limit and permissions: each passes the request or refuses it.
+fn gates(layers: &ProductionLayer, request: &mut McpRequest) -> Result<(), Refusal> {
+    if let Some(auth) = &layers.auth {
+        auth.authenticate(request)?;
+    }
+    if let Some(limit) = &layers.rate_limit {
+        limit.check(request)?;
+    }
+    if let Some(permissions) = &layers.permissions {
+        permissions.check(request)?;
+    }
+    Ok(())
+}
+
+/// The concurrency limit, then the breaker, the timeout and the inner service.
+fn below_cache<S>(
+    layers: &Arc<ProductionLayer>,
+    inner: &mut S,
+    request: McpRequest,
+) -> Body<S::Future, S::Error>
+where
+    S: Service<McpRequest, Response = McpResponse> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    let Some(limit) = &layers.concurrency else {
+        return tail(layers, inner, request);
+    };
+    // A place free now: no allocation, no waiting.
+    if let Some(place) = limit.try_place() {
+        return tail(layers, inner, request).holding(place);
+    }
+    let layers = layers.clone();
+    let limit = limit.clone();
+    let mut inner = take_ready(inner);
+    Body::boxed(Box::pin(async move {
+        match limit.wait_for_place(&request).await {
+            Ok(place) => {
+                let out = tail(&layers, &mut inner, request).await;
+                drop(place);
+                out
+            }
+            Err(answer) => Ok(answer),
+        }
+    }))
+}
+
+/// The breaker, the timeout and the inner service.
+fn tail<S>(
+    layers: &ProductionLayer,
+    inner: &mut S,
+    request: McpRequest,
+) -> Body<S::Future, S::Error>
+where
+    S: Service<McpRequest, Response = McpResponse>,
+{
+    let admission = match layers.breaker.as_ref().map(|b| b.admit(&request)) {
+        None | Some(Ok(None)) => None,
+        Some(Ok(Some(admission))) => Some(admission),
+        Some(Err(refusal)) => return Body::answered(request.refuse(refusal)),
+    };
+    let deadline = layers.timeout.as_ref().and_then(|t| t.deadline(&request));
+    Body::running(inner.call(request), admission, deadline)
 }

@@ -35,14 +35,23 @@ impl RateLimitLayer {
     }
 }
 
+impl RateLimitLayer {
+    /// Spends `request`'s quota as this layer's service does.
+    pub(crate) fn check(
+        &self,
+        request: &crate::request::McpRequest,
+    ) -> Result<(), crate::middleware::Refusal> {
+        super::service::check(&self.limiter, self.all_methods, request)
+    }
+}
+
 impl<S> Layer<S> for RateLimitLayer {
     type Service = RateLimit<S>;
 
     fn layer(&self, inner: S) -> RateLimit<S> {
         RateLimit {
             inner,
-            limiter: self.limiter.clone(),
-            all_methods: self.all_methods,
+            layer: self.clone(),
         }
     }
 }

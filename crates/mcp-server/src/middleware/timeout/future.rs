@@ -18,55 +18,68 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        // Boxed: allocated only when armed, and the future (which every outer layer's future
-        // holds and moves while the stack is built) stays small.
-        sleep: Option<Pin<Box<Sleep>>>,
-        expiry: Option<Expiry>,
+        deadline: Option<Deadline>,
     }
 }
 
-/// What a request that runs out of time is answered with.
-struct Expiry {
+/// A request's time limit, and what the request is answered with when it runs out.
+pub(crate) struct Deadline {
+    // Boxed: allocated only when armed, and the future (which every outer layer's future
+    // holds and moves while the stack is built) stays small.
+    sleep: Option<Pin<Box<Sleep>>>,
     limit: Duration,
     id: RequestId,
     revision: ProtocolVersion,
     cancel: CancellationToken,
 }
 
-impl<F> std::fmt::Debug for ResponseFuture<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResponseFuture")
-            .field("limit", &self.expiry.as_ref().map(|e| e.limit))
-            .finish_non_exhaustive()
-    }
-}
-
-impl<F> ResponseFuture<F> {
-    pub(super) fn unlimited(inner: F) -> Self {
-        Self {
-            inner,
-            sleep: None,
-            expiry: None,
-        }
-    }
-
-    pub(super) fn limited(
-        inner: F,
+impl Deadline {
+    pub(super) fn new(
         limit: Duration,
         id: RequestId,
         revision: ProtocolVersion,
         cancel: CancellationToken,
     ) -> Self {
         Self {
-            inner,
             sleep: None,
-            expiry: Some(Expiry {
-                limit,
-                id,
-                revision,
-                cancel,
-            }),
+            limit,
+            id,
+            revision,
+            cancel,
         }
+    }
+
+    /// Polled after the request did not answer: ready with the refusal once the limit has
+    /// passed, after telling the handler (and whatever it spawned) to stop.
+    pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<McpResponse> {
+        // Armed at the first poll that did not answer: that poll came right after the call,
+        // so the limit is counted from (nearly) the start without reading the clock then.
+        let limit = self.limit;
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        std::task::ready!(sleep.as_mut().poll(cx));
+        self.cancel.cancel();
+        tracing::debug!(id = %self.id, limit = ?self.limit, "request timed out");
+        Poll::Ready(McpResponse::refused(
+            self.id.clone(),
+            self.revision,
+            Refusal::TimedOut { after: self.limit },
+        ))
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field("limit", &self.deadline.as_ref().map(|d| d.limit))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(super) fn new(inner: F, deadline: Option<Deadline>) -> Self {
+        Self { inner, deadline }
     }
 }
 
@@ -81,32 +94,11 @@ where
         if let Poll::Ready(out) = this.inner.poll(cx) {
             return Poll::Ready(out);
         }
-        if this.sleep.is_none() {
-            let Some(expiry) = this.expiry.as_ref() else {
-                return Poll::Pending;
-            };
-            // Armed at the first poll that did not answer: that poll came right after the call,
-            // so the limit is counted from (nearly) the start without reading the clock then.
-            *this.sleep = Some(Box::pin(tokio::time::sleep(expiry.limit)));
-        }
-        let Some(sleep) = this.sleep.as_mut() else {
+        let Some(deadline) = this.deadline.as_mut() else {
             return Poll::Pending;
         };
-        if sleep.as_mut().poll(cx).is_pending() {
-            return Poll::Pending;
-        }
-        let Some(expiry) = this.expiry.take() else {
-            return Poll::Pending;
-        };
-        // Tell the handler (and whatever it spawned) to stop; dropping this future drops it.
-        expiry.cancel.cancel();
-        tracing::debug!(id = %expiry.id, limit = ?expiry.limit, "request timed out");
-        Poll::Ready(Ok(McpResponse::refused(
-            expiry.id,
-            expiry.revision,
-            Refusal::TimedOut {
-                after: expiry.limit,
-            },
-        )))
+        let refusal = std::task::ready!(deadline.poll_expired(cx));
+        *this.deadline = None;
+        Poll::Ready(Ok(refusal))
     }
 }

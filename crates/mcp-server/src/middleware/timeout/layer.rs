@@ -39,13 +39,23 @@ impl TimeoutLayer {
     }
 }
 
+impl TimeoutLayer {
+    /// `request`'s time limit, as this layer's service sets it.
+    pub(crate) fn deadline(
+        &self,
+        request: &crate::request::McpRequest,
+    ) -> Option<super::future::Deadline> {
+        super::service::deadline(&self.limits, request)
+    }
+}
+
 impl<S> Layer<S> for TimeoutLayer {
     type Service = Timeout<S>;
 
     fn layer(&self, inner: S) -> Timeout<S> {
         Timeout {
             inner,
-            limits: self.limits.clone(),
+            layer: self.clone(),
         }
     }
 }

@@ -32,7 +32,7 @@
 //! # }
 //! ```
 
-mod future;
+pub(crate) mod future;
 mod layer;
 mod service;
 

@@ -1,17 +1,17 @@
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tower::Service;
 
-use super::ResponseFuture;
+use super::future::Deadline;
 use super::layer::Limits;
+use super::{ResponseFuture, TimeoutLayer};
 use crate::request::{McpRequest, McpResponse, Target};
 
 /// The service of [`TimeoutLayer`](super::TimeoutLayer).
 #[derive(Debug, Clone)]
 pub struct Timeout<S> {
     pub(super) inner: S,
-    pub(super) limits: Arc<Limits>,
+    pub(super) layer: TimeoutLayer,
 }
 
 impl<S> Service<McpRequest> for Timeout<S>
@@ -27,16 +27,25 @@ where
     }
 
     fn call(&mut self, request: McpRequest) -> Self::Future {
-        if request.method() == "subscriptions/listen" {
-            return ResponseFuture::unlimited(self.inner.call(request));
-        }
-        let limit = match request.target() {
-            Target::Tool { name, .. } => self.limits.tools.get(name).copied(),
-            _ => None,
-        }
-        .unwrap_or(self.limits.default);
-        let (id, revision) = (request.id().clone(), request.revision());
-        let cancel = request.cancellation().clone();
-        ResponseFuture::limited(self.inner.call(request), limit, id, revision, cancel)
+        let deadline = self.layer.deadline(&request);
+        ResponseFuture::new(self.inner.call(request), deadline)
     }
+}
+
+/// `request`'s time limit: its tool's, else the default; none for a subscription stream.
+pub(super) fn deadline(limits: &Limits, request: &McpRequest) -> Option<Deadline> {
+    if request.method() == "subscriptions/listen" {
+        return None;
+    }
+    let limit = match request.target() {
+        Target::Tool { name, .. } => limits.tools.get(name).copied(),
+        _ => None,
+    }
+    .unwrap_or(limits.default);
+    Some(Deadline::new(
+        limit,
+        request.id().clone(),
+        request.revision(),
+        request.cancellation().clone(),
+    ))
 }

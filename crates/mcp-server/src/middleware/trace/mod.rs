@@ -45,9 +45,9 @@
 //! # }
 //! ```
 
-mod future;
+pub(crate) mod future;
 mod layer;
-mod service;
+pub(crate) mod service;
 
 pub use future::ResponseFuture;
 pub use layer::{TraceContext, TraceLayer};
