@@ -7,7 +7,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use mcp_auth::{Authenticator, Principal};
-use tower::util::BoxCloneSyncService;
 use tower::{Layer, Service};
 
 use mcp_protocol::ProtocolVersion;
@@ -218,7 +217,34 @@ pub struct McpService(Stack);
 enum Stack {
     /// No layers: straight to the dispatcher, with nothing boxed on the way.
     Dispatcher,
-    Layered(BoxCloneSyncService<McpRequest, McpResponse, Infallible>),
+    Layered(Arc<dyn Layered>),
+}
+
+/// The layers added with [`Server::layer`], behind one pointer. A request clones the stack
+/// in place (for this crate's layers, a reference count or two) and boxes one future that
+/// waits for the clone to be ready and calls it; `BoxCloneSyncService` boxed the clone and the
+/// future separately, two allocations per request instead of one.
+trait Layered: Send + Sync {
+    fn call(&self, request: McpRequest) -> BoxFuture<Result<McpResponse, Infallible>>;
+}
+
+/// A layered service, called through [`Layered`].
+struct Stacked<S>(S);
+
+impl<S> Layered for Stacked<S>
+where
+    S: Service<McpRequest, Response = McpResponse> + Clone + Send + Sync + 'static,
+    S::Error: Into<tower::BoxError>,
+    S::Future: Send + 'static,
+{
+    fn call(&self, request: McpRequest) -> BoxFuture<Result<McpResponse, Infallible>> {
+        let mut service = Erased(self.0.clone());
+        Box::pin(async move {
+            // tower's contract: called once ready (the stack's own layers always are).
+            let Ok(()) = std::future::poll_fn(|cx| service.poll_ready(cx)).await;
+            service.call(request).await
+        })
+    }
 }
 
 impl McpService {
@@ -242,11 +268,10 @@ impl Service<McpRequest> for McpService {
     type Error = Infallible;
     type Future = BoxFuture<Result<McpResponse, Infallible>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        match &mut self.0 {
-            Stack::Dispatcher => Poll::Ready(Ok(())),
-            Stack::Layered(s) => s.poll_ready(cx),
-        }
+    /// Always ready: the dispatcher is, and a layered stack's readiness is awaited in the
+    /// call's future.
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: McpRequest) -> Self::Future {
@@ -389,7 +414,7 @@ impl Server {
     {
         let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| (*shared).clone());
         let service = layer.layer(inner.stack.clone());
-        inner.stack = McpService(Stack::Layered(BoxCloneSyncService::new(Erased(service))));
+        inner.stack = McpService(Stack::Layered(Arc::new(Stacked(service))));
         Self {
             inner: Arc::new(inner),
         }

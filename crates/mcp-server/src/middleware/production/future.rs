@@ -99,53 +99,46 @@ pin_project! {
 }
 
 impl<F, E> Body<F, E> {
-    fn with_state(state: State<F, E>) -> Self {
+    /// Answered without going further (a refusal).
+    pub(super) fn answered(answer: McpResponse, record: Option<Record>) -> Self {
         Self {
-            state,
+            state: State::Answered {
+                answer: Some(Box::new(answer)),
+            },
             deadline: None,
             place: None,
             admission: None,
-            record: None,
+            record,
         }
     }
 
-    /// Answered without going further (a refusal).
-    pub(super) fn answered(answer: McpResponse) -> Self {
-        Self::with_state(State::Answered {
-            answer: Some(Box::new(answer)),
-        })
-    }
-
     /// Running somewhere else: a cacheable call, or one waiting for a place.
-    pub(super) fn boxed(boxed: Boxed<E>) -> Self {
-        Self::with_state(State::Boxed { boxed })
+    pub(super) fn boxed(boxed: Boxed<E>, record: Option<Record>) -> Self {
+        Self {
+            state: State::Boxed { boxed },
+            deadline: None,
+            place: None,
+            admission: None,
+            record,
+        }
     }
 
-    /// Running the inner service.
+    /// Running the inner service, holding what the call ends with (built in one go: this
+    /// future is moved up through the calls that build it).
     pub(super) fn running(
         inner: F,
+        place: Option<OwnedSemaphorePermit>,
         admission: Option<Admission>,
         deadline: Option<Deadline>,
+        record: Option<Record>,
     ) -> Self {
         Self {
             state: State::Running { inner },
             deadline,
-            place: None,
+            place,
             admission,
-            record: None,
+            record,
         }
-    }
-
-    /// Holding `place` until it answers.
-    pub(super) fn holding(mut self, place: OwnedSemaphorePermit) -> Self {
-        self.place = Some(place);
-        self
-    }
-
-    /// Recorded into the metrics when it ends.
-    pub(super) fn recorded(mut self, record: Option<Record>) -> Self {
-        self.record = record;
-        self
     }
 }
 

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use tokio::sync::OwnedSemaphorePermit;
 use tower::Service;
 
 use super::ProductionLayer;
@@ -69,9 +70,10 @@ where
     fn run(&mut self, mut request: McpRequest) -> Body<S::Future, S::Error> {
         let layers = &*self.layers;
         let record = layers.metrics.as_ref().map(|m| Record::start(m, &request));
-        let body = if let Err(refusal) = gates(layers, &mut request) {
-            Body::answered(request.refuse(refusal))
-        } else if let Some((cache, (ttl, key))) = layers
+        if let Err(refusal) = gates(layers, &mut request) {
+            return Body::answered(request.refuse(refusal), record);
+        }
+        if let Some((cache, (ttl, key))) = layers
             .cache
             .as_ref()
             .and_then(|cache| Some((cache, cache.cacheable(&request)?)))
@@ -79,13 +81,11 @@ where
             let layers = self.layers.clone();
             let mut inner = take_ready(&mut self.inner);
             let cached = cache.through(ttl, key, request, move |request| {
-                below_cache(&layers, &mut inner, request)
+                below_cache(&layers, &mut inner, request, None)
             });
-            Body::boxed(Box::pin(async move { Ok(cached.await) }))
-        } else {
-            below_cache(&self.layers, &mut self.inner, request)
-        };
-        body.recorded(record)
+            return Body::boxed(Box::pin(async move { Ok(cached.await) }), record);
+        }
+        below_cache(&self.layers, &mut self.inner, request, record)
     }
 }
 
@@ -109,11 +109,13 @@ fn gates(layers: &ProductionLayer, request: &mut McpRequest) -> Result<(), Refus
     Ok(())
 }
 
-/// The concurrency limit, then the breaker, the timeout and the inner service.
+/// The concurrency limit, then the breaker, the timeout and the inner service; `record` goes
+/// with the request.
 fn below_cache<S>(
     layers: &Arc<ProductionLayer>,
     inner: &mut S,
     request: McpRequest,
+    record: Option<Record>,
 ) -> Body<S::Future, S::Error>
 where
     S: Service<McpRequest, Response = McpResponse> + Clone + Send + 'static,
@@ -121,32 +123,31 @@ where
     S::Error: Send + 'static,
 {
     let Some(limit) = &layers.concurrency else {
-        return tail(layers, inner, request);
+        return tail(layers, inner, request, None, record);
     };
     // A place free now: no allocation, no waiting.
     if let Some(place) = limit.try_place() {
-        return tail(layers, inner, request).holding(place);
+        return tail(layers, inner, request, Some(place), record);
     }
     let layers = layers.clone();
     let limit = limit.clone();
     let mut inner = take_ready(inner);
-    Body::boxed(Box::pin(async move {
+    let waiting = Box::pin(async move {
         match limit.wait_for_place(&request).await {
-            Ok(place) => {
-                let out = tail(&layers, &mut inner, request).await;
-                drop(place);
-                out
-            }
+            Ok(place) => tail(&layers, &mut inner, request, Some(place), None).await,
             Err(answer) => Ok(answer),
         }
-    }))
+    });
+    Body::boxed(waiting, record)
 }
 
-/// The breaker, the timeout and the inner service.
+/// The breaker, the timeout and the inner service; the call holds `place` until it answers.
 fn tail<S>(
     layers: &ProductionLayer,
     inner: &mut S,
     request: McpRequest,
+    place: Option<OwnedSemaphorePermit>,
+    record: Option<Record>,
 ) -> Body<S::Future, S::Error>
 where
     S: Service<McpRequest, Response = McpResponse>,
@@ -154,8 +155,8 @@ where
     let admission = match layers.breaker.as_ref().map(|b| b.admit(&request)) {
         None | Some(Ok(None)) => None,
         Some(Ok(Some(admission))) => Some(admission),
-        Some(Err(refusal)) => return Body::answered(request.refuse(refusal)),
+        Some(Err(refusal)) => return Body::answered(request.refuse(refusal), record),
     };
     let deadline = layers.timeout.as_ref().and_then(|t| t.deadline(&request));
-    Body::running(inner.call(request), admission, deadline)
+    Body::running(inner.call(request), place, admission, deadline, record)
 }

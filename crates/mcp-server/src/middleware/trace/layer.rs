@@ -1,3 +1,5 @@
+use std::sync::OnceLock;
+
 use tower::Layer;
 
 use super::Trace;
@@ -25,15 +27,42 @@ impl<S> Layer<S> for TraceLayer {
 
 /// The W3C trace context of one request: the trace it belongs to, the caller's span, and the
 /// span id this request was given. The ids are kept as their hex digits, inline (no
-/// allocation per request).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// allocation per request). The ids this request draws (its span id, and the trace id of a new
+/// trace) are drawn when first read: a request whose span nobody records and whose handler
+/// never asks does not pay for them.
+#[derive(Debug)]
 pub struct TraceContext {
-    trace_id: [u8; 32],
+    trace_id: OnceLock<[u8; 32]>,
     parent_id: Option<[u8; 16]>,
-    span_id: [u8; 16],
+    span_id: OnceLock<[u8; 16]>,
     sampled: bool,
     tracestate: Option<String>,
 }
+
+impl Clone for TraceContext {
+    /// The same ids (drawn now if they were not yet): a clone is the same request's context.
+    fn clone(&self) -> Self {
+        Self {
+            trace_id: OnceLock::from(*self.trace_id_hex()),
+            parent_id: self.parent_id,
+            span_id: OnceLock::from(*self.span_id_hex()),
+            sampled: self.sampled,
+            tracestate: self.tracestate.clone(),
+        }
+    }
+}
+
+impl PartialEq for TraceContext {
+    fn eq(&self, other: &Self) -> bool {
+        self.trace_id_hex() == other.trace_id_hex()
+            && self.parent_id == other.parent_id
+            && self.span_id_hex() == other.span_id_hex()
+            && self.sampled == other.sampled
+            && self.tracestate == other.tracestate
+    }
+}
+
+impl Eq for TraceContext {}
 
 /// The longest `tracestate` kept (the W3C limit is 32 members; 512 bytes is what the
 /// recommendation asks implementations to propagate at least).
@@ -48,30 +77,37 @@ impl TraceContext {
     /// The context for a request whose `_meta` carried these values: the caller's trace when
     /// `traceparent` is valid, else a new trace.
     pub fn from_meta(traceparent: Option<&str>, tracestate: Option<&str>) -> Self {
-        let span_id = random_hex::<8, 16>();
         match traceparent.and_then(parse_traceparent) {
             Some((trace_id, parent_id, sampled)) => Self {
-                trace_id,
+                trace_id: OnceLock::from(trace_id),
                 parent_id: Some(parent_id),
-                span_id,
+                span_id: OnceLock::new(),
                 sampled,
                 tracestate: tracestate
                     .filter(|s| s.len() <= MAX_TRACESTATE && s.is_ascii())
                     .map(str::to_owned),
             },
             None => Self {
-                trace_id: random_hex::<16, 32>(),
+                trace_id: OnceLock::new(),
                 parent_id: None,
-                span_id,
+                span_id: OnceLock::new(),
                 sampled: true,
                 tracestate: None,
             },
         }
     }
 
+    fn trace_id_hex(&self) -> &[u8; 32] {
+        self.trace_id.get_or_init(random_hex::<16, 32>)
+    }
+
+    fn span_id_hex(&self) -> &[u8; 16] {
+        self.span_id.get_or_init(random_hex::<8, 16>)
+    }
+
     /// The trace id: 32 lowercase hex digits.
     pub fn trace_id(&self) -> &str {
-        text(&self.trace_id)
+        text(self.trace_id_hex())
     }
 
     /// The caller's span id, when the request continued a trace.
@@ -81,7 +117,7 @@ impl TraceContext {
 
     /// This request's span id: 16 lowercase hex digits.
     pub fn span_id(&self) -> &str {
-        text(&self.span_id)
+        text(self.span_id_hex())
     }
 
     /// Whether the caller sampled the trace.
@@ -178,6 +214,20 @@ mod tests {
         let next = t.traceparent();
         assert!(next.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
         assert!(next.ends_with("-01"));
+    }
+
+    #[test]
+    fn ids_drawn_on_first_read_stay_and_a_clone_has_them() {
+        let t = TraceContext::from_meta(None, None);
+        let clone = t.clone();
+        assert_eq!(t.trace_id(), clone.trace_id());
+        assert_eq!(t.span_id(), clone.span_id());
+        assert_eq!(t, clone);
+        assert_eq!(t.trace_id(), t.trace_id());
+        let other = TraceContext::from_meta(None, None);
+        assert_ne!(t.trace_id(), other.trace_id());
+        assert_ne!(t.span_id(), other.span_id());
+        assert_ne!(t, other);
     }
 
     #[test]
