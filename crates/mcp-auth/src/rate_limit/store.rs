@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use governor::nanos::Nanos;
-use governor::state::StateStore;
 use governor::state::keyed::{DashMapStateStore, ShrinkableKeyedStateStore};
+use governor::state::{NotKeyed, StateStore};
 
 /// A rate-limit key, or the shared bucket of keys that found the store full.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -39,15 +39,6 @@ impl<K: Hash + Eq + Clone> BoundedStore<K> {
             turned_away,
         }
     }
-
-    /// Whether `key` would have to share the overflow bucket now.
-    fn is_full_for(&self, key: &BucketKey<K>) -> bool {
-        let full = !self.map.contains_key(key) && self.map.len() >= self.max_keys;
-        if full {
-            self.turned_away.store(true, Ordering::Relaxed);
-        }
-        full
-    }
 }
 
 impl<K: Hash + Eq + Clone> StateStore for BoundedStore<K> {
@@ -57,7 +48,13 @@ impl<K: Hash + Eq + Clone> StateStore for BoundedStore<K> {
     where
         F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
     {
-        let key = if self.is_full_for(key) {
+        // A tracked key: one lookup, and its bucket updated in place.
+        if let Some(state) = self.map.get(key) {
+            return state.measure_and_replace(&NotKeyed::NonKey, f);
+        }
+        // A newcomer: its own bucket while there is room, else the shared overflow one.
+        let key = if self.map.len() >= self.max_keys {
+            self.turned_away.store(true, Ordering::Relaxed);
             &BucketKey::Overflow
         } else {
             key
