@@ -436,7 +436,7 @@ fn samples(method: &str, kind: Kind, rev: V) -> Vec<(&'static str, Value)> {
                         content: every_content(),
                         structured_content: Some(json!({"t": 4})),
                         is_error: Some(false),
-                        meta: rmeta.clone(),
+                        meta: rmeta.clone().map(Box::new),
                         ..Default::default()
                     },
                     rev,

@@ -868,7 +868,7 @@ impl Server {
             // SEP-1303: invalid arguments are a tool result the model reads, not a protocol
             // error; the handler does not run.
             let result = CallToolResult {
-                meta: self.result_meta(&head.era),
+                meta: self.result_meta(&head.era).map(Box::new),
                 ..invalid
             };
             return McpResponse::result(
@@ -961,7 +961,7 @@ impl Server {
             Err(ToolError::Cancelled) => return head.cancelled(),
         };
         let result = CallToolResult {
-            meta: self.result_meta(&head.era).or(result.meta),
+            meta: self.result_meta(&head.era).map(Box::new).or(result.meta),
             ..result
         };
         let kind = if result.is_error == Some(true) {

@@ -217,9 +217,10 @@ pub struct CallToolResult {
     /// Whether the tool failed (execution and input-validation errors).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_error: Option<bool>,
-    /// Metadata.
+    /// Metadata. Boxed: most results have none, and the result is moved by value on its way
+    /// to the caller (288 bytes with it inline, 72 boxed).
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
-    pub meta: Option<Meta>,
+    pub meta: Option<Box<Meta>>,
 }
 
 fn skip_structured(value: &Option<Value>) -> bool {
