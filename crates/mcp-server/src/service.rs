@@ -932,7 +932,7 @@ impl Server {
                 Started::Task(created) => {
                     let created = tasks::CreateTaskResult {
                         meta: self.result_meta(&head.era),
-                        ..created
+                        ..*created
                     };
                     return McpResponse::result(
                         head.id,

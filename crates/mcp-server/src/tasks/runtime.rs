@@ -104,7 +104,7 @@ struct LenientUpdate {
 #[derive(Debug)]
 pub(crate) enum Started {
     /// It is a task now: answer with this.
-    Task(CreateTaskResult),
+    Task(Box<CreateTaskResult>),
     /// The handler finished before the call became a task: answer as an ordinary call.
     Finished(Outcome),
     /// The request was cancelled before either.
@@ -283,7 +283,7 @@ impl TaskRuntime {
                     let created = live.created().await;
                     let _ = slot.live.set(live);
                     drive(route, call, handler_cancel, ctx, None);
-                    return Started::Task(created);
+                    return Started::Task(Box::new(created));
                 }
                 Err(e) if required => return Started::Refused(e.into()),
                 Err(e) => tracing::warn!(error = %e, "no task created; running the call directly"),
@@ -305,7 +305,7 @@ impl TaskRuntime {
                             let created = live.created().await;
                             let _ = slot.live.set(live);
                             let _ = ack.send(());
-                            return Started::Task(created);
+                            return Started::Task(Box::new(created));
                         }
                         Err(e) if required => {
                             handler_cancel.cancel();
