@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use mcp_client::config::{ServerConfig, TransportConfig};
-use mcp_client::multi::prometheus::{Encoder as _, TextEncoder};
+use mcp_client::multi::prometheus::{Encoder as _, Registry, TextEncoder};
 use mcp_client::multi::{
     Backoff, BreakerOptions, BreakerState, DiscoverOptions, MultiClient, MultiClientOptions,
     MultiError, PoolOptions, RetryPolicy,
@@ -132,9 +132,14 @@ impl Drop for HttpServer {
 /// The value of one metric series in the client's registry (0 when absent): the sum over the
 /// lines of `name` that carry every label in `labels`.
 fn metric(multi: &MultiClient, name: &str, labels: &[(&str, &str)]) -> f64 {
+    metric_in(multi.registry(), name, labels)
+}
+
+/// [`metric`] in `registry`.
+fn metric_in(registry: &Registry, name: &str, labels: &[(&str, &str)]) -> f64 {
     let mut text = Vec::new();
     TextEncoder::new()
-        .encode(&multi.registry().gather(), &mut text)
+        .encode(&registry.gather(), &mut text)
         .unwrap();
     String::from_utf8(text)
         .unwrap()
@@ -188,11 +193,14 @@ async fn list_change_refreshes_the_cache(multi: &MultiClient, config: &ServerCon
 async fn stdio_one_process_for_a_thousand_calls_and_a_new_one_when_it_dies() {
     let marker = unique("reuse");
     let config = marked_stdio("example", &marker);
+    // The metrics go to a registry of the caller's (one an application already serves).
+    let registry = Registry::new();
     let multi = MultiClient::new(MultiClientOptions {
         client: ClientOptions {
             era: EraPreference::Legacy,
             ..ClientOptions::default()
         },
+        registry: Some(registry.clone()),
         ..MultiClientOptions::default()
     })
     .unwrap();
@@ -225,6 +233,15 @@ async fn stdio_one_process_for_a_thousand_calls_and_a_new_one_when_it_dies() {
         "{stats:?}"
     );
     assert!(stats.hits >= 1_000, "{stats:?}");
+    assert_eq!(
+        metric_in(
+            &registry,
+            "mcp_client_requests_total",
+            &[("method", "tools/call")]
+        ),
+        1_000.0,
+        "every call counted in the caller's registry"
+    );
     let pids = pids_with(&marker);
     assert_eq!(pids.len(), 1, "one server process for 1,000 calls");
     assert_eq!(
