@@ -146,6 +146,13 @@ pub use trace::{TraceContext, TraceLayer};
 use std::time::Duration;
 
 use tower::ServiceBuilder;
+
+/// The service that was made ready, to go with a request into a boxed future (tower's
+/// contract: the instance polled ready is the one called); a clone stays behind.
+pub(crate) fn take_ready<S: Clone>(inner: &mut S) -> S {
+    let clone = inner.clone();
+    std::mem::replace(inner, clone)
+}
 use tower::layer::util::Stack;
 
 /// The MCP layers as [`ServiceBuilder`] methods, in the spirit of tower-http's

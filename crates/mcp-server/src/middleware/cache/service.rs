@@ -145,9 +145,7 @@ where
         let Some((ttl, key)) = self.layer.cacheable(&request) else {
             return ResponseFuture::passed(self.inner.call(request));
         };
-        // The service that was made ready goes with the request; a clone stays here.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
+        let inner = crate::middleware::take_ready(&mut self.inner);
         let cached = self
             .layer
             .through(ttl, key, request, |request| inner.oneshot(request));

@@ -6,7 +6,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::Service;
 
 use super::{ConcurrencyLimitLayer, ResponseFuture};
-use crate::middleware::Refusal;
+use crate::middleware::{Refusal, take_ready};
 use crate::request::{McpRequest, McpResponse};
 
 /// The service of [`ConcurrencyLimitLayer`](super::ConcurrencyLimitLayer).
@@ -35,9 +35,7 @@ where
         if let Some(place) = self.layer.try_place() {
             return ResponseFuture::running(self.inner.call(request), place);
         }
-        // The service that was made ready goes with the request; a clone stays here.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let mut inner = take_ready(&mut self.inner);
         let layer = self.layer.clone();
         ResponseFuture::waiting(Box::pin(async move {
             match layer.wait_for_place(&request).await {

@@ -6,10 +6,10 @@ use tower::Service;
 
 use super::ProductionLayer;
 use super::future::{Body, ResponseFuture};
-use crate::middleware::Refusal;
 use crate::middleware::metrics::future::Record;
 use crate::middleware::trace::future::Traced;
 use crate::middleware::trace::service as trace;
+use crate::middleware::{Refusal, take_ready};
 use crate::request::{McpRequest, McpResponse};
 
 /// The service of [`ProductionLayer`](super::ProductionLayer): the layers that are on, run in
@@ -87,12 +87,6 @@ where
         }
         below_cache(&self.layers, &mut self.inner, request, record)
     }
-}
-
-/// The service that was made ready, to go with a request into a boxed future; a clone stays.
-fn take_ready<S: Clone>(inner: &mut S) -> S {
-    let clone = inner.clone();
-    std::mem::replace(inner, clone)
 }
 
 /// Authentication, the rate limit and permissions: each passes the request or refuses it.
